@@ -1,0 +1,270 @@
+"""Section 5.1: small-init SGD on an orthonormal Gaussian mixture.
+
+One *run* is a (p, alpha, repeat) triple: draw fresh train/test sets, train a
+pReLU net from a tiny initialisation, measure its neurons and its distance to
+the ideal classifier and, at the first alpha, its robust accuracy. Each run is
+its own store entry, so an interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..attacks import L2Attack, robust_accuracy_curve, score_and_grad
+from ..device import choose_num_threads, resolve_device
+from ..gmm import MixtureSpec, sample_mixture
+from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
+from ..models import PReLUNet, ideal_classifier
+from ..progress import progress
+from ..store import ResultsStore, default_store
+from ..train import LOSSES, SGDConfig, train_sgd
+from ..validation import require, require_choice
+from .common import build_config, derive_seed
+
+KIND = "synthetic-run"
+
+
+def _grid(start: float, stop: float, num: int) -> tuple[float, ...]:
+    return tuple(round(float(v), 12) for v in np.linspace(start, stop, num))
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Every setting of the Section 5.1 experiment (defaults: the paper's)."""
+
+    # data
+    dim: int = 1000
+    n_clusters: int = 10
+    n_positive: int = 6
+    n_train: int = 20000
+    n_test: int = 20000
+    balanced: bool = False
+    alphas: tuple[float, ...] = _grid(0.01, 0.3, 15)
+    # model and training
+    powers: tuple[float, ...] = (1.0, 3.0)
+    width: int = 2000
+    init_scale: float = 1e-7
+    loss: str = "exp"
+    lr: float = 0.2
+    batch_size: int = 100
+    epochs: int = 401
+    repeats: int = 5
+    # robust accuracy (models of the first alpha)
+    eps_grid: tuple[float, ...] = _grid(0.0, 1.5, 15)
+    attack_points: int = 20000
+    attack_steps: int = 2000
+    attack_step_size: float = 0.1
+    strong_restarts: int = 4
+    # Algorithm 1
+    dist_batches: int = 10
+    dist_batch_size: int = 1000
+    dist_steps: int = 2000
+    dist_step_size: float = 0.01
+    # what the cosine maps keep
+    top_neurons: int = 300
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.mixture(0.0)  # validates dim, n_clusters, n_positive
+        require(len(self.alphas) >= 1 and all(a >= 0 for a in self.alphas), "alphas", self.alphas,
+                "a non-empty list of noise levels >= 0")
+        require(len(self.powers) >= 1 and all(p >= 1 for p in self.powers), "powers", self.powers,
+                "a non-empty list of exponents p >= 1")
+        for name in ("n_train", "n_test", "width", "epochs", "repeats", "batch_size", "attack_points",
+                     "attack_steps", "strong_restarts", "dist_batches", "dist_batch_size", "top_neurons"):
+            value = getattr(self, name)
+            require(isinstance(value, int) and value >= 1, name, value, "an integer >= 1")
+        require(self.attack_points <= self.n_test, "attack_points", self.attack_points,
+                f"at most n_test={self.n_test}")
+        require(self.dist_steps >= 0, "dist_steps", self.dist_steps, "an integer >= 0")
+        for name in ("init_scale", "lr", "attack_step_size", "dist_step_size"):
+            require(getattr(self, name) > 0, name, getattr(self, name), "a number > 0")
+        require_choice("loss", self.loss, LOSSES)
+        require(len(self.eps_grid) >= 1 and all(e >= 0 for e in self.eps_grid), "eps_grid",
+                self.eps_grid, "a non-empty list of radii >= 0")
+
+    def mixture(self, alpha: float) -> MixtureSpec:
+        return MixtureSpec(self.dim, self.n_clusters, self.n_positive, alpha)
+
+    def reference_attack(self) -> L2Attack:
+        return L2Attack(steps=self.attack_steps, step_size=self.attack_step_size)
+
+    def strong_attack(self) -> L2Attack:
+        return L2Attack(steps=self.attack_steps, step_size=self.attack_step_size,
+                        restarts=self.strong_restarts, keep_best=True)
+
+    def run_settings(self, p: float, alpha_index: int, repeat: int) -> dict[str, Any]:
+        """Exactly the settings that determine one run: its store key."""
+        settings = dataclasses.asdict(self)
+        for grid in ("alphas", "powers", "repeats"):
+            settings.pop(grid)
+        attacked = alpha_index == 0
+        if not attacked:
+            for name in ("eps_grid", "attack_points", "attack_steps", "attack_step_size", "strong_restarts"):
+                settings.pop(name)
+        settings.update(p=float(p), alpha=self.alphas[alpha_index], attacked=attacked,
+                        data_seed=derive_seed(self.seed, "data", alpha_index, repeat))
+        settings.pop("seed")
+        return settings
+
+
+PROFILES: dict[str, SyntheticConfig] = {
+    "paper": SyntheticConfig(),
+    "ci": SyntheticConfig(
+        dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=100,
+        alphas=_grid(0.01, 0.3, 4), repeats=2, attack_points=500, attack_steps=200, strong_restarts=2,
+        dist_batches=2, dist_batch_size=200, dist_steps=200, top_neurons=100),
+}
+
+
+def make_config(profile: str = "ci", **overrides: Any) -> SyntheticConfig:
+    """The named profile with ``overrides`` (None means: keep the profile's value)."""
+    return build_config(PROFILES, profile, overrides)
+
+
+# -- one run ------------------------------------------------------------------
+def compute_run(settings: dict[str, Any], device: torch.device, show_progress: bool = True) -> dict[str, np.ndarray]:
+    """Train and measure the run described by ``settings`` (see ``run_settings``)."""
+    s = settings
+    spec = MixtureSpec(s["dim"], s["n_clusters"], s["n_positive"], s["alpha"])
+    seed = s["data_seed"]
+    train = sample_mixture(spec, s["n_train"], seed=derive_seed(seed, "train"), balanced=s["balanced"])
+    test = sample_mixture(spec, s["n_test"], seed=derive_seed(seed, "test"), balanced=s["balanced"])
+    x_train, y_train = train.x.to(device), train.y.to(device)
+    x_test, y_test = test.x.to(device), test.y.to(device)
+    net = PReLUNet(s["dim"], s["width"], p=s["p"]).init_small(
+        s["init_scale"], torch.Generator().manual_seed(derive_seed(seed, "init"))).to(device)
+    sgd = SGDConfig(lr=s["lr"], batch_size=s["batch_size"], epochs=s["epochs"], loss=s["loss"],
+                    seed=derive_seed(seed, "order"))
+    log = train_sgd(net, x_train, y_train, sgd, show_progress=show_progress)
+
+    W, v = net.W.detach(), net.v.detach()[0]
+    contributions = neuron_contributions(W, v)
+    order = torch.argsort(contributions, descending=True)
+    top = order[: s["top_neurons"]]
+    cosines = cosine_matrix(W[top], spec.reference_directions().to(device))
+    with torch.no_grad():
+        test_accuracy = float((y_test * net(x_test) > 0).double().mean())
+
+    def ideal(x: torch.Tensor) -> torch.Tensor:
+        return ideal_classifier(x, spec, s["p"])
+
+    distance = distance_to_ideal(
+        score_and_grad(net), score_and_grad(ideal), x_train, n_batches=s["dist_batches"],
+        batch_size=s["dist_batch_size"], steps=s["dist_steps"], step_size=s["dist_step_size"],
+        seed=derive_seed(seed, "sphere"))
+    arrays = {
+        "contributions": contributions[order].cpu().numpy().astype(np.float32),
+        "cosines": cosines.cpu().numpy().astype(np.float32),
+        "log_loss": np.asarray(log.log_loss), "train_error": np.asarray(log.train_error),
+        "test_accuracy": np.asarray(test_accuracy), "steps": np.asarray(log.steps),
+        "distance": np.asarray(distance.sup), "distance_per_batch": np.asarray(distance.per_batch),
+        "distance_scale": np.asarray(distance.scale),
+    }
+    if s["attacked"]:
+        x_att, y_att = x_test[: s["attack_points"]], y_test[: s["attack_points"]]
+        common = dict(steps=s["attack_steps"], step_size=s["attack_step_size"])
+        for name, attack, target in (
+                ("robust_reference", L2Attack(**common), net),
+                ("robust_strong", L2Attack(**common, restarts=s["strong_restarts"], keep_best=True), net),
+                ("robust_ideal", L2Attack(**common), ideal)):
+            arrays[name] = robust_accuracy_curve(target, x_att, y_att, s["eps_grid"], attack,
+                                                 seed=derive_seed(seed, name)).numpy()
+    return arrays
+
+
+# -- the whole figure ---------------------------------------------------------
+@dataclass
+class SyntheticResults:
+    """Everything the §5.1 figure draws. P = len(powers), A = len(alphas),
+    R = repeats, E = len(eps_grid), h = width, T = top_neurons, K = n_clusters.
+
+    - ``distance``, ``test_accuracy``, ``final_loss``: (P, A, R)
+    - ``contributions``: (P, h), sorted, for (alphas[0], repeat 0)
+    - ``cosines``: (P, T, K+2) for the same models, columns mu_+, mu_-, mu_1..mu_K
+    - ``robust_reference``, ``robust_strong``: (P, R, E); ``robust_ideal``: (P, E)
+    """
+
+    config: SyntheticConfig
+    profile: str
+    distance: np.ndarray
+    test_accuracy: np.ndarray
+    final_loss: np.ndarray
+    contributions: np.ndarray
+    cosines: np.ndarray
+    robust_reference: np.ndarray
+    robust_strong: np.ndarray
+    robust_ideal: np.ndarray
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    runs_computed: int = 0
+    runs_total: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def _all_runs(config: SyntheticConfig):
+    for pi, p in enumerate(config.powers):
+        for ai in range(len(config.alphas)):
+            for r in range(config.repeats):
+                yield pi, p, ai, r
+
+
+def is_complete(config: SyntheticConfig, store: ResultsStore | None = None) -> bool:
+    """Whether every run of ``config`` is stored."""
+    store = store or default_store()
+    return all(store.has(KIND, config.run_settings(p, ai, r)) for _, p, ai, r in _all_runs(config))
+
+
+def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore | None = None,
+        device: str = "auto", force: bool = False, show_progress: bool = True) -> SyntheticResults:
+    """Load every run of ``config`` from the store, computing (and storing) the
+    missing ones; ``force`` recomputes them all."""
+    store = store or default_store()
+    dev = resolve_device(device)
+    if dev.type == "cpu":
+        choose_num_threads()
+    P, A, R, E = len(config.powers), len(config.alphas), config.repeats, len(config.eps_grid)
+    shape = (P, A, R)
+    distance, accuracy, loss = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    contributions = np.zeros((P, config.width), np.float32)
+    cosines = np.zeros((P, min(config.top_neurons, config.width), config.n_clusters + 2), np.float32)
+    robust_ref, robust_strong, robust_ideal = np.zeros((P, R, E)), np.zeros((P, R, E)), np.zeros((P, E))
+    wall = cpu = 0.0
+    computed = 0
+    meta: dict[str, Any] = {}
+    runs = list(_all_runs(config))
+    for pi, p, ai, r in progress(runs, desc="runs", enabled=show_progress):
+        arrays, meta = store.get_or_compute(
+            KIND, config.run_settings(p, ai, r),
+            lambda: compute_run(config.run_settings(p, ai, r), dev, show_progress), force=force)
+        wall += meta["wall_s"]
+        cpu += meta["cpu_s"]
+        computed += meta["computed_now"]
+        distance[pi, ai, r] = arrays["distance"]
+        accuracy[pi, ai, r] = arrays["test_accuracy"]
+        loss[pi, ai, r] = math.exp(arrays["log_loss"][-1])
+        if ai == 0:
+            robust_ref[pi, r], robust_strong[pi, r] = arrays["robust_reference"], arrays["robust_strong"]
+            if r == 0:
+                contributions[pi], cosines[pi] = arrays["contributions"], arrays["cosines"]
+                robust_ideal[pi] = arrays["robust_ideal"]
+    provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
+    return SyntheticResults(config, profile, distance, accuracy, loss, contributions, cosines, robust_ref,
+                            robust_strong, robust_ideal, wall, cpu, computed, len(runs), provenance)
+
+
+def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, SyntheticConfig]:
+    """``auto`` picks ``paper`` when all its runs are stored, else ``ci``."""
+    if profile == "auto":
+        paper = make_config("paper", **overrides)
+        if is_complete(paper, store):
+            return "paper", paper
+        profile = "ci"
+    return profile, make_config(profile, **overrides)

@@ -1,0 +1,143 @@
+"""A results store keyed by configuration (in the spirit of showyourwork).
+
+An entry lives in ``<root>/<kind>/<key>/`` with
+``config.json`` (the full configuration), ``arrays.npz`` (what the figures
+plot), ``meta.json`` (timings and provenance). ``key`` is a hash of the
+canonical JSON of the configuration and the library version, so any change of
+setting or code version addresses a new entry. Writes go to a temporary folder
+renamed into place, so a crash never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+
+Arrays = dict[str, np.ndarray]
+
+
+def canonical_json(config: Mapping[str, Any] | Any) -> str:
+    """Sorted-key JSON of a mapping or dataclass; tuples become lists."""
+    if is_dataclass(config):
+        config = asdict(config)
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=_jsonable)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store a configuration value of type {type(value).__name__}")
+
+
+def config_key(config: Mapping[str, Any] | Any, version: str = __version__) -> str:
+    """16 hex digits of sha256(canonical config + library version)."""
+    digest = hashlib.sha256(f"{canonical_json(config)}|prelu_robust={version}".encode())
+    return digest.hexdigest()[:16]
+
+
+def git_revision() -> str:
+    """The checkout's commit (with ``+dirty`` if modified), or ``unknown``."""
+    try:
+        here = Path(__file__).parent
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return (rev + ("+dirty" if dirty else "")) or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance() -> dict[str, Any]:
+    """Where and with what a result was computed."""
+    import torch
+
+    return {
+        "library_version": __version__, "git_revision": git_revision(), "torch": torch.__version__,
+        "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+class ResultsStore:
+    """Entries of computed results under ``root`` (created on first write)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def path(self, kind: str, config: Any) -> Path:
+        return self.root / kind / config_key(config)
+
+    def has(self, kind: str, config: Any) -> bool:
+        return (self.path(kind, config) / "arrays.npz").is_file()
+
+    def load(self, kind: str, config: Any) -> Arrays | None:
+        """The stored arrays, or None when the entry is missing."""
+        file = self.path(kind, config) / "arrays.npz"
+        if not file.is_file():
+            return None
+        with np.load(file) as data:
+            return {name: data[name] for name in data.files}
+
+    def meta(self, kind: str, config: Any) -> dict[str, Any]:
+        return json.loads((self.path(kind, config) / "meta.json").read_text())
+
+    def save(self, kind: str, config: Any, arrays: Arrays, meta: Mapping[str, Any]) -> Path:
+        """Write an entry atomically (temporary folder, then rename)."""
+        final = self.path(kind, config)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+        try:
+            (tmp / "config.json").write_text(json.dumps(json.loads(canonical_json(config)), indent=1,
+                                                        sort_keys=True) + "\n")
+            (tmp / "meta.json").write_text(json.dumps(dict(meta), indent=1, sort_keys=True) + "\n")
+            np.savez_compressed(tmp / "arrays.npz", **arrays)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return final
+
+    def get_or_compute(self, kind: str, config: Any, compute: Callable[[], Arrays],
+                       force: bool = False) -> tuple[Arrays, dict[str, Any]]:
+        """Load the entry, or run ``compute`` and store its arrays with timings.
+
+        Returns the arrays and the entry's metadata (``wall_s``, ``cpu_s``,
+        ``computed_now`` and provenance).
+        """
+        if not force:
+            arrays = self.load(kind, config)
+            if arrays is not None:
+                return arrays, {**self.meta(kind, config), "computed_now": False}
+        wall, cpu = time.perf_counter(), time.process_time()
+        arrays = compute()
+        meta = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu, **provenance()}
+        self.save(kind, config, arrays, meta)
+        return arrays, {**meta, "computed_now": True}
+
+
+def default_store() -> ResultsStore:
+    """The project's ``results/`` folder, or ``$PRELU_ROBUST_RESULTS``."""
+    root = os.environ.get("PRELU_ROBUST_RESULTS")
+    if root is None:
+        root = Path(__file__).resolve().parents[2] / "results"
+    return ResultsStore(root)
