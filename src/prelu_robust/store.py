@@ -135,9 +135,16 @@ class ResultsStore:
         return arrays, {**meta, "computed_now": True}
 
 
-def default_store() -> ResultsStore:
-    """The project's ``results/`` folder, or ``$PRELU_ROBUST_RESULTS``."""
-    root = os.environ.get("PRELU_ROBUST_RESULTS")
-    if root is None:
-        root = Path(__file__).resolve().parents[2] / "results"
-    return ResultsStore(root)
+def results_root() -> Path:
+    """``$PRELU_ROBUST_RESULTS``, else ``results/`` of the source checkout (or of
+    the working directory when the package is not installed from one)."""
+    if "PRELU_ROBUST_RESULTS" in os.environ:
+        return Path(os.environ["PRELU_ROBUST_RESULTS"])
+    checkout = Path(__file__).resolve().parents[2]
+    return (checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()) / "results"
+
+
+def default_store(profile: str) -> ResultsStore:
+    """The store of a profile: ``<results root>/<profile>/``. Only ``paper`` is
+    committed; the others are local caches."""
+    return ResultsStore(results_root() / profile)

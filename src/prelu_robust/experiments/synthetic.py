@@ -218,7 +218,7 @@ def _all_runs(config: SyntheticConfig):
 
 def is_complete(config: SyntheticConfig, store: ResultsStore | None = None) -> bool:
     """Whether every run of ``config`` is stored."""
-    store = store or default_store()
+    store = store or default_store("paper")
     return all(store.has(KIND, config.run_settings(p, ai, r)) for _, p, ai, r in _all_runs(config))
 
 
@@ -226,7 +226,7 @@ def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore
         device: str = "auto", force: bool = False, show_progress: bool = True) -> SyntheticResults:
     """Load every run of ``config`` from the store, computing (and storing) the
     missing ones; ``force`` recomputes them all."""
-    store = store or default_store()
+    store = store or default_store(profile)
     dev = resolve_device(device)
     if dev.type == "cpu":
         choose_num_threads()
@@ -264,7 +264,7 @@ def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides
     """``auto`` picks ``paper`` when all its runs are stored, else ``ci``."""
     if profile == "auto":
         paper = make_config("paper", **overrides)
-        if is_complete(paper, store):
+        if is_complete(paper, store or default_store("paper")):
             return "paper", paper
         profile = "ci"
     return profile, make_config(profile, **overrides)

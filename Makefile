@@ -1,0 +1,51 @@
+# Two entry points on a fresh machine (Python 3.11, make, npm):
+#   make book   set up, execute every notebook with papermill, build the HTML book strictly
+#   make test   set up, run the test suite (unit tests, notebooks at the ci profile, strict build)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _static/mathjax/tex-chtml.js
+
+# Progress bars update at most every 30 s: readable CI logs, still alive.
+export TQDM_MININTERVAL ?= 30
+export PYTHONUNBUFFERED := 1
+
+.PHONY: book test notebooks html setup mathjax clean benchmark
+
+book: setup mathjax notebooks html
+	@echo "Book built: _build/html/index.html"
+
+test: setup mathjax
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+mathjax: $(MATHJAX)
+
+# MathJax 3 from the npm registry, vendored so the book renders math offline.
+$(MATHJAX):
+	rm -rf _static/mathjax .mathjax-tmp && mkdir -p .mathjax-tmp
+	cd .mathjax-tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
+	mv .mathjax-tmp/package/es5 _static/mathjax && rm -rf .mathjax-tmp
+
+# Pages come from notebooks/pages.yml; each notebook picks its profile (paper if stored, else ci).
+notebooks: setup
+	$(BIN)/python -m prelu_robust.run_notebook all --out executed
+
+html: setup mathjax
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+benchmark: setup
+	$(BIN)/python benchmarks/bench_synthetic.py
+
+clean:
+	rm -rf _build executed

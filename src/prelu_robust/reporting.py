@@ -1,0 +1,105 @@
+"""Markdown the pages display: which profile produced them, and how the
+numbers compare with the paper's."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import paper
+from .experiments.synthetic import SyntheticResults
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured markdown table; floats are printed with 3 decimals."""
+    def cell(value: object) -> str:
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
+
+
+def profile_banner(r: SyntheticResults) -> str:
+    """A note stating the profile, the key settings and the compute time."""
+    c = r.config
+    loaded = r.runs_total - r.runs_computed
+    return (
+        f"```{{admonition}} Produced with the **{r.profile}** profile\n"
+        f":class: {'tip' if r.profile == 'paper' else 'warning'}\n"
+        f"D={c.dim}, K={c.n_clusters}, K1={c.n_positive}, n_train={c.n_train}, n_test={c.n_test}, "
+        f"width={c.width}, init scale={c.init_scale:g}, {c.loss} loss, SGD lr={c.lr:g}, batch={c.batch_size}, "
+        f"epochs={c.epochs}, {len(c.alphas)} alphas x {c.repeats} repeats x p in {list(c.powers)}; "
+        f"attack: {c.attack_steps} steps of {c.attack_step_size:g} on {c.attack_points} test points, "
+        f"strong attack {c.strong_restarts} restarts; Algorithm 1: {c.dist_batches} x {c.dist_batch_size} points, "
+        f"{c.dist_steps} steps of {c.dist_step_size:g}.\n\n"
+        f"Compute: {_duration(r.wall_s)} wall, {_duration(r.cpu_s)} CPU over {r.runs_total} runs "
+        f"({r.runs_computed} computed for this page, {loaded} loaded from the results store)"
+        + (f"; computed at git {r.provenance.get('git_revision')} on {r.provenance.get('date')}."
+           if r.provenance.get("git_revision") else ".")
+        + ("\n\nThe ci profile is a scaled-down smoke run: read its numbers as a check "
+           "that the pipeline works, not as the paper's figure." if r.profile != "paper" else "")
+        + "\n```"
+    )
+
+
+def breaking_radius(eps: np.ndarray, accuracy: np.ndarray, level: float = 0.5) -> tuple[float, float]:
+    """The grid interval (lo, hi] where ``accuracy`` first drops below ``level``."""
+    below = np.nonzero(accuracy < level)[0]
+    if len(below) == 0:
+        return float(eps[-1]), math.inf
+    i = below[0]
+    return (float(eps[i - 1]) if i > 0 else 0.0), float(eps[i])
+
+
+def synthetic_summary(r: SyntheticResults) -> str:
+    """Tables of robust accuracy and distances beside the paper's values."""
+    c = r.config
+    eps = np.asarray(c.eps_grid)
+    paper_grid = c.n_clusters == 10 and c.n_positive == 6 and len(eps) == 15 and np.allclose(eps, paper.SYNTHETIC_EPS)
+    headers, columns = ["eps"], []
+    for pi, p in enumerate(c.powers):
+        if paper_grid and p in paper.SYNTHETIC_ROBUST:
+            headers.append(f"p={p:g} paper")
+            columns.append(paper.SYNTHETIC_ROBUST[p])
+        headers += [f"p={p:g} reference", f"p={p:g} strong", f"ideal p={p:g} reference"]
+        columns += [r.robust_reference[pi].mean(0), r.robust_strong[pi].mean(0), r.robust_ideal[pi]]
+    rows = [[float(e)] + [float(col[i]) for col in columns] for i, e in enumerate(eps)]
+    out = ["**Robust accuracy** (mean over repeats)", "", markdown_table(headers, rows), ""]
+
+    bound = paper.mv25_bound(c.n_clusters, c.n_positive)
+    facts = []
+    for pi, p in enumerate(c.powers):
+        lo, hi = breaking_radius(eps, r.robust_reference[pi].mean(0))
+        facts.append(f"- p={p:g}: reference-attack accuracy falls below 0.5 between eps={lo:.3f} and {hi:.3f}"
+                     + (" (paper: between 0.214 and 0.321)" if paper_grid and p == 1 else "")
+                     + (" (paper: between 0.857 and 0.964)" if paper_grid and p == 3 else "") + ".")
+        beyond = eps >= math.sqrt(2) / 2
+        if beyond.any():
+            strong = r.robust_strong[pi].mean(0)[beyond].max()
+            ref = r.robust_reference[pi].mean(0)[beyond].max()
+            facts.append(f"- p={p:g}: largest accuracy at eps >= sqrt(2)/2: reference {ref:.3f}, strong "
+                         f"{strong:.3f}; the MV25 bound is {bound:.2f}"
+                         + (" - the reference attack is too weak there." if ref > bound + 1e-9 else "."))
+    facts.append(f"- clean test accuracy: min {r.test_accuracy.min():.4f} over all runs.")
+    out += facts + [""]
+
+    alphas = np.asarray(c.alphas)
+    headers = ["alpha"] + [f"dist p={p:g} (mean [min, max])" for p in c.powers]
+    rows = [[float(a)] + [f"{r.distance[pi, ai].mean():.2e} [{r.distance[pi, ai].min():.2e}, "
+                          f"{r.distance[pi, ai].max():.2e}]" for pi in range(len(c.powers))]
+            for ai, a in enumerate(alphas)]
+    out += ["**Distance to the ideal classifier** (Algorithm 1, each point ascending its own "
+            "objective)", "", markdown_table(headers, rows), ""]
+    if c.n_clusters == 10:
+        out.append(f"Paper: dist(f1, F) rises from ~{paper.SYNTHETIC_DIST_P1[0]} to ~{paper.SYNTHETIC_DIST_P1[1]}; "
+                   f"dist(f3, F^(3)) stays within ~{paper.SYNTHETIC_DIST_P3[0]:.1e}..{paper.SYNTHETIC_DIST_P3[1]:.1e}.")
+    return "\n".join(out)

@@ -1,0 +1,147 @@
+"""Execute the book's notebooks with papermill.
+
+    python -m prelu_robust.run_notebook all [--profile ci] [--out executed]
+    python -m prelu_robust.run_notebook one notebooks/synthetic_gmm.py out.ipynb -p n_clusters 20
+
+Notebooks are Jupytext py:percent files, read in memory (no ``.ipynb`` in git).
+A notebook that raises fails the command. ``all`` runs every page listed in
+``notebooks/pages.yml`` and records each page's profile, parameters and
+execution time in ``<out>/execution.json`` for the reproducibility page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .validation import ParameterError, reject_unknown
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def read_notebook(source: Path):
+    """The notebook of a py:percent file, as an nbformat node."""
+    import jupytext
+
+    if not source.is_file():
+        raise FileNotFoundError(f"no notebook at {source}")
+    return jupytext.read(source)
+
+
+def notebook_parameters(nb) -> dict[str, Any]:
+    """The literals assigned in the cell tagged ``parameters``."""
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError("a notebook needs exactly one cell tagged 'parameters'")
+    values = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def set_title(nb, title: str) -> None:
+    """Replace the first markdown heading (the page title in the book)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):
+            lines = cell.source.lstrip().splitlines()
+            cell.source = "\n".join([f"# {title}"] + lines[1:])
+            return
+
+
+def execute(source: Path, output: Path, parameters: dict[str, Any] | None = None,
+            title: str | None = None, quiet: bool = False) -> float:
+    """Execute ``source`` with ``parameters`` into ``output``; returns seconds.
+
+    Unknown parameter names raise :class:`ParameterError` before the kernel starts.
+    """
+    import papermill
+
+    parameters = dict(parameters or {})
+    nb = read_notebook(source)
+    reject_unknown(f"notebook {source.name}", parameters, notebook_parameters(nb))
+    if title:
+        set_title(nb, title)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    papermill.execute_notebook(nb, str(output), parameters=parameters, kernel_name="python3",
+                               cwd=str(ROOT), progress_bar=not quiet, log_output=False)
+    return time.perf_counter() - start
+
+
+def executed_profile(output: Path) -> str | None:
+    """The profile a page reports in its banner (``Produced with the **x** profile``)."""
+    text = output.read_text()
+    marker = "Produced with the **"
+    at = text.find(marker)
+    return text[at + len(marker):text.find("**", at + len(marker))] if at >= 0 else None
+
+
+def execute_all(out: Path, profile: str | None = None, only: list[str] | None = None,
+                pages_file: Path = ROOT / "notebooks" / "pages.yml") -> dict[str, Any]:
+    """Execute every page of ``pages.yml`` (or those named in ``only``)."""
+    pages = yaml.safe_load(pages_file.read_text())
+    if only:
+        reject_unknown("page", only, pages)
+    stats_file = out / "execution.json"
+    stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
+    for name, page in pages.items():
+        if only and name not in only:
+            continue
+        parameters = dict(page.get("parameters") or {})
+        source = ROOT / page["notebook"]
+        if profile is not None and "profile" in notebook_parameters(read_notebook(source)):
+            parameters["profile"] = profile
+        output = out / f"{name}.ipynb"
+        print(f"[run_notebook] {name}: {page['notebook']} {parameters or ''}", flush=True)
+        seconds = execute(source, output, parameters, page.get("title"), quiet=True)
+        stats[name] = {"notebook": page["notebook"], "parameters": parameters, "seconds": round(seconds, 1),
+                       "profile": executed_profile(output),
+                       "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+        stats_file.write_text(json.dumps(stats, indent=1) + "\n")
+        print(f"[run_notebook] {name}: done in {seconds:.0f} s", flush=True)
+    return stats
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m prelu_robust.run_notebook", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    all_ = sub.add_parser("all", help="execute every page of notebooks/pages.yml")
+    all_.add_argument("--out", type=Path, default=ROOT / "executed")
+    all_.add_argument("--profile", default=None, help="force a profile for every page (default: the notebook's)")
+    all_.add_argument("--only", nargs="*", default=None, help="page names to run")
+    one = sub.add_parser("one", help="execute one notebook")
+    one.add_argument("notebook", type=Path)
+    one.add_argument("output", type=Path)
+    one.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TQDM_MININTERVAL", "30")
+    try:
+        if args.command == "all":
+            execute_all(args.out, args.profile, args.only)
+        else:
+            execute(args.notebook, args.output, {k: _parse_value(v) for k, v in args.parameter})
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
