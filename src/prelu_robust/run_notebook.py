@@ -98,12 +98,16 @@ def execute_all(out: Path, profile: str | None = None, only: list[str] | None = 
             continue
         parameters = dict(page.get("parameters") or {})
         source = ROOT / page["notebook"]
-        if profile is not None and "profile" in notebook_parameters(read_notebook(source)):
+        declared = notebook_parameters(read_notebook(source))
+        if profile is not None and "profile" in declared:
             parameters["profile"] = profile
+        if "executed_dir" in declared:  # the reproducibility page reads the stats written here
+            parameters["executed_dir"] = str(out)
         output = out / f"{name}.ipynb"
         print(f"[run_notebook] {name}: {page['notebook']} {parameters or ''}", flush=True)
         seconds = execute(source, output, parameters, page.get("title"), quiet=True)
-        stats[name] = {"notebook": page["notebook"], "parameters": parameters, "seconds": round(seconds, 1),
+        shown = {k: v for k, v in parameters.items() if k != "executed_dir"}
+        stats[name] = {"notebook": page["notebook"], "parameters": shown, "seconds": round(seconds, 1),
                        "profile": executed_profile(output),
                        "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         stats_file.write_text(json.dumps(stats, indent=1) + "\n")

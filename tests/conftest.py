@@ -1,0 +1,30 @@
+import pytest
+import torch
+
+from prelu_robust.experiments import synthetic
+from prelu_robust.gmm import MixtureSpec, sample_mixture
+from prelu_robust.models import PReLUNet
+from prelu_robust.train import SGDConfig, train_sgd
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def ci_spec() -> MixtureSpec:
+    cfg = synthetic.PROFILES["ci"]
+    return cfg.mixture(0.05)
+
+
+@pytest.fixture(scope="session")
+def trained_nets(ci_spec):
+    """p=1 and p=3 nets trained at the ci profile's sizes, with their data."""
+    cfg = synthetic.PROFILES["ci"]
+    train = sample_mixture(ci_spec, cfg.n_train, seed=1)
+    test = sample_mixture(ci_spec, cfg.n_test, seed=2)
+    nets = {}
+    for p in (1.0, 3.0):
+        net = PReLUNet(cfg.dim, cfg.width, p=p).init_small(cfg.init_scale, torch.Generator().manual_seed(0))
+        train_sgd(net, train.x, train.y, SGDConfig(lr=cfg.lr, batch_size=cfg.batch_size, epochs=cfg.epochs),
+                  show_progress=False)
+        nets[p] = net
+    return nets, train, test

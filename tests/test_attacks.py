@@ -1,0 +1,75 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from prelu_robust.attacks import (L2Attack, random_in_ball, reference_attack, robust_accuracy_curve,
+                                  score_and_grad, strong_attack)
+from prelu_robust.gmm import MixtureSpec, sample_mixture
+from prelu_robust.models import class_average_classifier, subclass_classifier
+
+EPS = [0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0]
+
+
+def test_robust_accuracy_is_at_most_clean_and_non_increasing(trained_nets):
+    nets, _, test = trained_nets
+    x, y = test.x[:300], test.y[:300]
+    for net in nets.values():
+        clean = float((y * net(x) > 0).double().mean())
+        for attack in (reference_attack(100), strong_attack(100, restarts=2)):
+            acc = robust_accuracy_curve(net, x, y, EPS, attack).numpy()
+            assert acc[0] == pytest.approx(clean)
+            assert (acc <= clean + 1e-12).all()
+            assert (np.diff(acc) <= 1e-12).all(), acc
+
+
+def test_strong_attack_is_at_least_as_strong_as_the_reference(trained_nets):
+    nets, _, test = trained_nets
+    x, y = test.x[:300], test.y[:300]
+    ref = robust_accuracy_curve(nets[3.0], x, y, EPS, reference_attack(100))
+    strong = robust_accuracy_curve(nets[3.0], x, y, EPS, strong_attack(100, restarts=2))
+    assert (strong <= ref + 1e-12).all()
+
+
+def test_attack_breaks_the_ideal_F_near_one_over_sqrt_K():
+    """|grad F| = |mu_+ - mu_-| = sqrt(K) where both units are active, and F = 1 at a centre:
+    the l2 distance to the boundary is about 1/sqrt(K). From a start where <x, mu_-> < 0
+    the relu has zero slope and PGD cannot raise it, so several random starts are needed."""
+    spec = MixtureSpec(dim=100, n_clusters=10, n_positive=6, alpha=0.05)
+    data = sample_mixture(spec, 300, seed=0)
+    F = lambda x: class_average_classifier(x, spec)  # noqa: E731
+    r = 1 / math.sqrt(spec.n_clusters)
+    acc = robust_accuracy_curve(F, data.x, data.y, [0.85 * r, 1.15 * r], strong_attack(200, restarts=8))
+    assert acc[0] == 1.0 and acc[1] < 0.02
+
+
+def test_ideal_F3_holds_below_sqrt2_over_2():
+    spec = MixtureSpec(dim=100, n_clusters=10, n_positive=6, alpha=0.05)
+    data = sample_mixture(spec, 300, seed=0)
+    F3 = lambda x: subclass_classifier(x, spec, 3)  # noqa: E731
+    acc = robust_accuracy_curve(F3, data.x, data.y, [0.6, 1.0], strong_attack(300, restarts=3))
+    assert acc[0] == 1.0 and acc[1] < 0.05
+
+
+def test_closed_form_oracle_agrees_with_autograd(trained_nets):
+    nets, _, test = trained_nets
+    net = nets[3.0]
+    fast = score_and_grad(net)
+    slow = score_and_grad(lambda x: net(x))
+    (f1, g1), (f2, g2) = fast(test.x[:50]), slow(test.x[:50])
+    assert torch.allclose(f1, f2, rtol=1e-5, atol=1e-6) and torch.allclose(g1, g2, rtol=1e-4, atol=1e-5)
+
+
+def test_random_points_lie_in_the_ball():
+    pts = random_in_ball(1000, 50, 0.7, torch.Generator().manual_seed(0))
+    norms = pts.norm(dim=1)
+    assert norms.max() <= 0.7 + 1e-6 and norms.min() > 0.5  # mass concentrates at the surface in 50-d
+
+
+def test_attack_is_deterministic(trained_nets):
+    nets, _, test = trained_nets
+    attack = L2Attack(steps=30, restarts=2, keep_best=True)
+    a = robust_accuracy_curve(nets[1.0], test.x[:200], test.y[:200], [0.3], attack, seed=4)
+    b = robust_accuracy_curve(nets[1.0], test.x[:200], test.y[:200], [0.3], attack, seed=4)
+    assert torch.equal(a, b)

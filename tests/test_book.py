@@ -1,0 +1,78 @@
+"""End to end: every page executes at the ci profile from scratch, and the book
+builds strictly from the executed notebooks. Minutes, not seconds."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def driver(*args, env=None, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "prelu_robust.run_notebook", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    book = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, book / name)
+    shutil.copytree(ROOT / "book", book / "book")
+    shutil.copytree(ROOT / "_static", book / "_static")
+    env = {**os.environ, "PRELU_ROBUST_RESULTS": str(book / "results")}  # from scratch
+    run = driver("all", "--out", str(book / "executed"), "--profile", "ci", env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(book),
+                            "--warningiserror", "--keep-going"], capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout[-5000:] + build.stderr[-3000:]
+    return book / "_build" / "html"
+
+
+def test_every_page_is_built(built_book):
+    assert (built_book / "index.html").is_file()
+    for page in ("book/intro", "book/theory", "book/paper_vs_reproduction", "executed/synthetic_gmm",
+                 "executed/synthetic_gmm_k20", "executed/reproducibility"):
+        assert (built_book / f"{page}.html").is_file(), page
+
+
+def test_figure_pages_state_their_profile_and_show_the_figure(built_book):
+    for page, title in (("synthetic_gmm", "Synthetic data"), ("synthetic_gmm_k20", "K = 20")):
+        html = (built_book / "executed" / f"{page}.html").read_text()
+        assert "Produced with the <strong>ci</strong> profile" in html
+        assert title in html and "<img" in html and "MV25" in html
+
+
+def test_reproducibility_page_reports_execution_times(built_book):
+    html = (built_book / "executed" / "reproducibility.html").read_text()
+    assert "synthetic_gmm_k20" in html and "torch" in html
+
+
+def test_math_is_rendered_offline_in_a_real_browser(built_book):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium here; .ci/run installs it")
+    page = built_book / "book" / "theory.html"
+    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--no-first-run", "--virtual-time-budget=15000",
+                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert "mjx-container" in dom  # MathJax typeset the equations from the vendored copy
+
+
+def test_an_unknown_notebook_parameter_is_refused_with_the_known_ones(tmp_path):
+    run = driver("one", "notebooks/synthetic_gmm.py", str(tmp_path / "out.ipynb"), "-p", "epoch", "3")
+    assert run.returncode == 2
+    assert "'epoch'" in run.stderr and "epochs" in run.stderr
+
+
+def test_a_failing_notebook_fails_the_run(tmp_path):
+    env = {**os.environ, "PRELU_ROBUST_RESULTS": str(tmp_path / "results")}
+    run = driver("one", "notebooks/synthetic_gmm.py", str(tmp_path / "out.ipynb"), "-p", "profile", "ci",
+                 "-p", "n_positive", "10", env=env)
+    assert run.returncode != 0
+    assert "n_positive=10" in run.stdout + run.stderr

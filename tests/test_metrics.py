@@ -1,0 +1,48 @@
+import math
+
+import pytest
+import torch
+
+from prelu_robust.attacks import score_and_grad
+from prelu_robust.metrics import (cosine_matrix, distance_to_ideal, least_squares_scale,
+                                  neuron_contributions, stable_rank)
+
+
+def test_distance_of_a_classifier_to_a_multiple_of_itself_is_zero():
+    F = lambda x: x[:, 0].clamp_min(0) - x[:, 1].clamp_min(0)  # noqa: E731
+    data = torch.randn(100, 6, dtype=torch.float64)
+    est = distance_to_ideal(score_and_grad(lambda x: 2 * F(x)), score_and_grad(F), data,
+                            n_batches=2, batch_size=20, steps=20)
+    assert est.scale == pytest.approx(0.5)
+    assert est.sup < 1e-12
+
+
+def test_algorithm_1_finds_the_closed_form_supremum():
+    """f = <x,e1>, F = <x,e2>, data e1+e2: c = 1 and sup_{|x|=1} |x1 - x2| = sqrt(2)."""
+    f = lambda x: x[:, 0]  # noqa: E731
+    F = lambda x: x[:, 1]  # noqa: E731
+    data = torch.tensor([[1.0, 1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    est = distance_to_ideal(score_and_grad(f), score_and_grad(F), data, n_batches=2, batch_size=10,
+                            steps=300, step_size=0.01)
+    assert est.scale == pytest.approx(1.0)
+    assert est.sup <= math.sqrt(2) + 1e-9  # a lower bound of the supremum
+    assert est.sup == pytest.approx(math.sqrt(2), abs=1e-3)
+
+
+def test_least_squares_scale_minimises_the_mean_square():
+    f, F = torch.randn(50), torch.randn(50)
+    c = least_squares_scale(f, F)
+    best = ((c * f - F) ** 2).mean()
+    for other in (c - 0.01, c + 0.01):
+        assert ((other * f - F) ** 2).mean() > best
+
+
+def test_contributions_cosines_and_stable_rank_closed_forms():
+    W = torch.tensor([[3.0, 4.0], [0.0, -2.0]])
+    v = torch.tensor([2.0, -0.5])
+    assert neuron_contributions(W, v).tolist() == pytest.approx([10.0, 1.0])
+    cos = cosine_matrix(W, torch.tensor([[1.0, 0.0], [0.0, 5.0]]))
+    assert torch.allclose(cos, torch.tensor([[0.6, 0.8], [0.0, -1.0]]))
+    H = torch.diag(torch.tensor([3.0, 1.0, 1.0]))
+    assert stable_rank(H) == pytest.approx(11 / 9)
+    assert stable_rank(torch.ones(5, 4)) == pytest.approx(1.0)

@@ -1,0 +1,74 @@
+import math
+
+import pytest
+import torch
+
+from prelu_robust import ParameterError
+from prelu_robust.gmm import MixtureSpec
+from prelu_robust.models import (PReLUNet, bayes_log_odds, class_average_classifier, ideal_classifier,
+                                 subclass_classifier)
+
+SPEC = MixtureSpec(dim=5, n_clusters=4, n_positive=2, alpha=0.1)
+
+
+def test_ideal_classifiers_on_hand_picked_points():
+    x = torch.tensor([
+        [1.0, 0.0, 0.0, 0.0, 9.0],   # mu_1: F = 1, F^(3) = 1
+        [0.0, 0.0, 1.0, 0.0, 0.0],   # mu_3: F = -1, F^(3) = -1
+        [0.5, 0.5, 0.0, 0.0, 0.0],   # class average: F = 1, F^(3) = 2 * 0.125
+        [0.3, -0.5, 0.2, 0.4, 0.0],  # F = relu(-0.2) - relu(0.6); F^(3) = .027 - (.008 + .064)
+    ])
+    assert class_average_classifier(x, SPEC).tolist() == pytest.approx([1.0, -1.0, 1.0, -0.6])
+    assert subclass_classifier(x, SPEC, 3).tolist() == pytest.approx([1.0, -1.0, 0.25, 0.027 - 0.072])
+    assert ideal_classifier(x, SPEC, 1).tolist() == class_average_classifier(x, SPEC).tolist()
+    assert ideal_classifier(x, SPEC, 3).tolist() == subclass_classifier(x, SPEC, 3).tolist()
+
+
+def test_prelu_net_matches_its_formula():
+    net = PReLUNet(3, 2, p=3.0)
+    with torch.no_grad():
+        net.W.copy_(torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 2.0]]))
+        net.v.copy_(torch.tensor([[2.0, -1.0]]))
+    x = torch.tensor([[1.0, 0.0, 1.0], [-1.0, 0.0, -1.0]])
+    # unit 1: relu(1)^3 / sqrt(2)^2 = 0.5; unit 2: relu(2)^3 / 2^2 = 2 -> f = 2*0.5 - 2 = -1
+    assert net(x).tolist() == pytest.approx([-1.0, 0.0])
+
+
+def test_normalize_input_makes_the_net_one_homogeneous():
+    gen = torch.Generator().manual_seed(0)
+    net = PReLUNet(6, 8, p=3.0, out_dim=3, normalize_input=True, bias=False).init_reference_mnist(gen)
+    x = torch.randn(4, 6, generator=gen)
+    assert torch.allclose(net(2.5 * x), 2.5 * net(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.5, 3.0])
+def test_closed_form_gradients_match_autograd(p):
+    gen = torch.Generator().manual_seed(1)
+    net = PReLUNet(7, 5, p=p).init_small(0.5, gen).double()
+    x = torch.randn(9, 7, generator=gen, dtype=torch.float64)
+    y = torch.sign(torch.randn(9, generator=gen, dtype=torch.float64))
+    loss = torch.exp(-y * net(x)).mean()
+    gW, gv = torch.autograd.grad(loss, [net.W, net.v])
+    f, my_gW, my_gv = net.score_and_param_grads(x, lambda f: -y * torch.exp(-y * f) / len(y))
+    assert torch.allclose(f, net(x).detach())
+    assert torch.allclose(my_gW, gW) and torch.allclose(my_gv, gv)
+    xr = x.clone().requires_grad_(True)
+    (g_x,) = torch.autograd.grad(net(xr).sum(), xr)
+    assert torch.allclose(net.score_and_input_grad(x)[1], g_x)
+
+
+def test_bayes_log_odds_has_the_sign_of_the_bayes_classifier():
+    spec = MixtureSpec(dim=5, n_clusters=4, n_positive=2, alpha=1.0)
+    x = torch.randn(50, 5, dtype=torch.float64)
+    logits = x[:, :4] * spec.dim / spec.alpha**2
+    direct = logits[:, :2].exp().sum(1) - logits[:, 2:].exp().sum(1)
+    assert torch.equal(torch.sign(bayes_log_odds(x, spec)), torch.sign(direct))
+    tiny = MixtureSpec(dim=1000, n_clusters=4, n_positive=2, alpha=0.01)  # exp would overflow
+    assert torch.isfinite(bayes_log_odds(torch.eye(4, 1000), tiny)).all()
+
+
+def test_invalid_model_settings_name_the_parameter():
+    with pytest.raises(ParameterError, match=r"p=0\.5.*>= 1"):
+        PReLUNet(3, 2, p=0.5)
+    with pytest.raises(ParameterError, match="width"):
+        PReLUNet(3, 0)

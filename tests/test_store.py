@@ -1,0 +1,57 @@
+import json
+
+import numpy as np
+import pytest
+
+from prelu_robust.store import ResultsStore, config_key
+
+
+def test_key_depends_on_every_setting_and_the_version_but_not_on_order():
+    a = {"dim": 10, "alphas": (0.1, 0.2)}
+    assert config_key(a) == config_key({"alphas": [0.1, 0.2], "dim": 10})
+    assert config_key(a) != config_key({**a, "dim": 11})
+    assert config_key(a, version="0.1.0") != config_key(a, version="0.2.0")
+
+
+def test_save_load_roundtrip_with_config_and_timings(tmp_path):
+    store = ResultsStore(tmp_path)
+    arrays = {"curve": np.arange(5.0), "scalar": np.asarray(3.5)}
+    store.save("demo", {"a": 1}, arrays, {"wall_s": 1.0})
+    loaded = store.load("demo", {"a": 1})
+    assert set(loaded) == {"curve", "scalar"} and np.array_equal(loaded["curve"], arrays["curve"])
+    entry = store.path("demo", {"a": 1})
+    assert json.loads((entry / "config.json").read_text()) == {"a": 1}
+    assert store.meta("demo", {"a": 1})["wall_s"] == 1.0
+    assert store.load("demo", {"a": 2}) is None
+
+
+def test_get_or_compute_computes_once_and_force_recomputes(tmp_path):
+    store = ResultsStore(tmp_path)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": np.ones(3)}
+
+    _, meta = store.get_or_compute("demo", {"a": 1}, compute)
+    assert meta["computed_now"] and meta["wall_s"] >= 0 and "git_revision" in meta
+    _, meta = store.get_or_compute("demo", {"a": 1}, compute)
+    assert not meta["computed_now"] and len(calls) == 1
+    store.get_or_compute("demo", {"a": 1}, compute, force=True)
+    assert len(calls) == 2
+
+
+def test_a_crash_leaves_no_entry_and_no_temporary_files(tmp_path):
+    store = ResultsStore(tmp_path)
+
+    def crash():
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        store.get_or_compute("demo", {"a": 1}, crash)
+    assert not store.has("demo", {"a": 1})
+
+    with pytest.raises(TypeError):  # fails half-way through writing the entry
+        store.save("demo", {"a": 1}, {"x": np.ones(1)}, {"unserialisable": object()})
+    assert not store.has("demo", {"a": 1})
+    assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "demo").iterdir())

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from prelu_robust import ParameterError
+from prelu_robust.experiments import synthetic
+from prelu_robust.store import ResultsStore
+
+TINY = dict(dim=30, n_train=300, n_test=100, width=30, init_scale=1e-4, epochs=20, alphas=[0.05, 0.2],
+            repeats=2, eps_grid=[0.0, 0.3, 0.8], attack_points=60, attack_steps=20, strong_restarts=2,
+            dist_batches=1, dist_batch_size=20, dist_steps=10, top_neurons=10)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(n_positive=10), r"n_positive=10.*\[1, 9\]"),
+    (dict(alphas=[0.1, -0.2]), r"alphas.*>= 0"),
+    (dict(powers=[0.5, 3]), r"powers.*p >= 1"),
+    (dict(epoch=3), r"unknown SyntheticConfig parameter.*'epoch'.*epochs"),
+    (dict(attack_points=10**6), r"attack_points.*n_test"),
+])
+def test_bad_settings_are_refused_before_any_computation(overrides, message):
+    with pytest.raises(ParameterError, match=message):
+        synthetic.make_config("ci", **overrides)
+
+
+def test_unknown_profile_lists_the_profiles():
+    with pytest.raises(ParameterError, match=r"profile='papr'.*'paper'"):
+        synthetic.make_config("papr")
+    with pytest.raises(ParameterError, match="profile"):
+        synthetic.resolve_profile("fast")
+
+
+def test_paper_profile_has_the_reference_settings():
+    c = synthetic.PROFILES["paper"]
+    assert (c.dim, c.n_clusters, c.n_positive, c.n_train, c.width, c.init_scale) == (1000, 10, 6, 20000, 2000, 1e-7)
+    assert (c.lr, c.batch_size, c.epochs, c.repeats, c.attack_steps) == (0.2, 100, 401, 5, 2000)
+    assert np.allclose(c.alphas, np.linspace(0.01, 0.3, 15)) and np.allclose(c.eps_grid, np.linspace(0, 1.5, 15))
+
+
+def test_runs_are_stored_resumed_and_deterministic(tmp_path):
+    config = synthetic.make_config("ci", **TINY)
+    store = ResultsStore(tmp_path / "a")
+    first = synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
+    assert first.runs_computed == first.runs_total == 8
+    assert first.robust_reference.shape == (2, 2, 3) and first.distance.shape == (2, 2, 2)
+    again = synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
+    assert again.runs_computed == 0
+    assert synthetic.is_complete(config, store)
+    fresh = synthetic.run(config, "ci", store=ResultsStore(tmp_path / "b"), device="cpu", show_progress=False)
+    for name in ("distance", "robust_reference", "robust_strong", "contributions", "cosines"):
+        assert np.array_equal(getattr(first, name), getattr(fresh, name)), name
+
+
+def test_a_changed_setting_recomputes_only_what_it_affects(tmp_path):
+    store = ResultsStore(tmp_path)
+    config = synthetic.make_config("ci", **TINY)
+    synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
+    # attack settings only enter the runs at the first alpha
+    changed = synthetic.make_config("ci", **{**TINY, "attack_steps": 21})
+    result = synthetic.run(changed, "ci", store=store, device="cpu", show_progress=False)
+    assert result.runs_computed == 4
+
+
+def test_auto_profile_uses_paper_results_only_when_complete(tmp_path):
+    profile, config = synthetic.resolve_profile("auto", store=ResultsStore(tmp_path), n_clusters=20)
+    assert profile == "ci" and config.n_clusters == 20
+
+
+def test_unavailable_device_is_refused():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ParameterError, match="device"):
+        synthetic.run(synthetic.make_config("ci", **TINY), device="cuda", show_progress=False)

@@ -1,0 +1,78 @@
+import math
+
+import pytest
+import torch
+
+from prelu_robust import ParameterError
+from prelu_robust.metrics import cosine_matrix, dominant_neurons
+from prelu_robust.models import PReLUNet
+from prelu_robust.train import SGDConfig, log_mean_loss, loss_slope, train_sgd
+
+
+@pytest.mark.parametrize("loss", ["exp", "logistic"])
+def test_loss_slope_matches_autograd(loss):
+    m = torch.linspace(-5, 30, 50, dtype=torch.float64, requires_grad=True)
+    value = torch.exp(-m) if loss == "exp" else torch.nn.functional.softplus(-m)
+    (autograd_slope,) = torch.autograd.grad(value.sum(), m)
+    assert torch.allclose(loss_slope(m.detach(), loss), autograd_slope)
+    assert log_mean_loss(m.detach(), loss) == pytest.approx(math.log(value.mean().item()))
+
+
+@pytest.mark.parametrize("loss", ["exp", "logistic"])
+def test_losses_neither_overflow_nor_underflow(loss):
+    huge = torch.full((10,), 1e4)
+    assert log_mean_loss(huge, loss) == pytest.approx(-1e4)  # exp(-1e4) underflows, its log does not
+    assert math.isfinite(log_mean_loss(-torch.full((10,), 600.0), loss))
+    assert torch.all(loss_slope(huge, loss) == 0)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        loss_slope(torch.tensor([-800.0]), "exp")
+
+
+def test_same_seed_same_training(ci_spec):
+    from prelu_robust.gmm import sample_mixture
+
+    data = sample_mixture(ci_spec, 300, seed=0)
+    runs = []
+    for _ in range(2):
+        net = PReLUNet(ci_spec.dim, 20, p=3).init_small(1e-3, torch.Generator().manual_seed(5))
+        log = train_sgd(net, data.x, data.y, SGDConfig(lr=0.2, batch_size=50, epochs=3, seed=9),
+                        show_progress=False)
+        runs.append((net.W.detach().clone(), log.log_loss))
+    assert torch.equal(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]
+
+
+def test_p3_has_one_dominant_neuron_per_centre(trained_nets, ci_spec):
+    nets, _, _ = trained_nets
+    net = nets[3.0]
+    top = dominant_neurons(net.W.detach(), net.v.detach(), 3 * ci_spec.n_clusters)
+    cos = cosine_matrix(net.W.detach()[top], ci_spec.centers())  # (30, K)
+    aligned = cos.max(dim=1).values > 0.95
+    covered = {int(k) for k in cos.argmax(dim=1)[aligned]}
+    assert covered == set(range(ci_spec.n_clusters))
+    # the K strongest neurons are the K centres, one each
+    first = cos[: ci_spec.n_clusters]
+    assert (first.max(dim=1).values > 0.95).all()
+    assert len(set(first.argmax(dim=1).tolist())) == ci_spec.n_clusters
+
+
+def test_p1_dominant_neurons_align_with_the_class_averages(trained_nets, ci_spec):
+    nets, _, _ = trained_nets
+    net = nets[1.0]
+    top = dominant_neurons(net.W.detach(), net.v.detach(), 20)
+    cos = cosine_matrix(net.W.detach()[top], ci_spec.class_means())  # (20, 2)
+    assert (cos.max(dim=1).values > 0.95).all()
+    assert set(cos.argmax(dim=1).tolist()) == {0, 1}  # both class averages are found
+    assert (cosine_matrix(net.W.detach()[top], ci_spec.centers()).max() < 0.6)  # no single centre
+
+
+def test_training_reaches_zero_error(trained_nets):
+    nets, _, test = trained_nets
+    for net in nets.values():
+        assert (test.y * net(test.x) > 0).all()
+
+
+def test_sgd_config_errors_name_the_setting():
+    with pytest.raises(ParameterError, match="loss='hinge'.*'exp', 'logistic'"):
+        SGDConfig(lr=0.1, batch_size=10, epochs=1, loss="hinge")
+    with pytest.raises(ParameterError, match="lr"):
+        SGDConfig(lr=-1, batch_size=10, epochs=1)
