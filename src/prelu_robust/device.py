@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
+from collections.abc import Iterator
 
 import torch
 
@@ -41,3 +43,15 @@ def choose_num_threads(max_threads: int | None = None) -> int:
     best = min(timings, key=timings.get)
     torch.set_num_threads(best)
     return best
+
+
+@contextlib.contextmanager
+def num_threads(threads: int) -> Iterator[None]:
+    """Run a block with ``threads`` torch threads (one is fastest for tiny matrices:
+    more threads only spin, and crawl when another process holds a core)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -100,3 +100,83 @@ def synthetic_figure(r: SyntheticResults) -> Figure:
     if len(powers) > 1:
         cosine_panel(fig.add_subplot(grid[1, 2]), r, powers[-1])
     return fig
+
+
+# -- neuron alignment figure ------------------------------------------------------
+def _sphere(ax, run, index: int, title: str) -> None:
+    """Neuron directions on the unit sphere at snapshot ``index``: size by
+    contribution |v_j| ||w_j|| (relative to the snapshot's largest), colour by sign of v_j."""
+    ax.cla()
+    u, t = np.mgrid[0:2 * np.pi:24j, 0:np.pi:12j]
+    ax.plot_wireframe(np.cos(u) * np.sin(t), np.sin(u) * np.sin(t), np.cos(t), color="0.85", lw=0.3)
+    directions, contrib, sign = run.directions[index], run.contributions[index], np.sign(run.v[index])
+    size = 4 + 80 * contrib / contrib.max()
+    ax.scatter(*directions.T, s=size, c=np.where(sign > 0, "tab:red", "tab:blue"), alpha=0.8, depthshade=False)
+    centres = np.eye(run.x.shape[1])
+    positive = np.array([(run.y[run.x @ c > 0.5] > 0).mean() > 0.5 for c in centres])
+    ax.scatter(*centres[positive].T, marker="*", s=160, c="darkred", label=r"centres $\mu_k$, $y=+1$")
+    ax.scatter(*centres[~positive].T, marker="*", s=160, c="navy", label=r"centres $\mu_k$, $y=-1$")
+    average = centres[positive].sum(0) / np.sqrt(positive.sum())
+    ax.scatter(*average, marker="D", s=50, c="darkred", label=r"$\mu_+/\|\mu_+\|$")
+    for vectors, color in ((run.extremal_positive, "darkred"), (run.extremal_negative, "navy")):
+        if len(vectors):
+            ax.scatter(*vectors.T, s=260, facecolors="none", edgecolors=color, linewidths=1.2)
+    ax.set(xlim=(-1, 1), ylim=(-1, 1), zlim=(-1, 1), xticks=[], yticks=[], zticks=[])
+    ax.set_box_aspect((1, 1, 1))
+    ax.view_init(elev=22, azim=35)
+    ax.set_title(title, fontsize=9)
+
+
+def alignment_snapshots_figure(runs) -> Figure:
+    """Rows: p; columns: initialisation, end of the alignment phase, end of training.
+    Open circles: the predicted extremal vectors."""
+    fig = plt.figure(figsize=(12, 4 * len(runs)), layout="constrained")
+    for row, run in enumerate(runs):
+        aligned = run.alignment_index(1000.0)
+        for col, (index, name) in enumerate(((0, "initialisation"), (aligned, "after alignment"),
+                                             (len(run.steps) - 1, "end of training"))):
+            ax = fig.add_subplot(len(runs), 3, 3 * row + col + 1, projection="3d")
+            _sphere(ax, run, index, f"p={run.p:g}, {name} (step {run.steps[index]})")
+    fig.axes[0].legend(loc="upper left", fontsize=7)
+    return fig
+
+
+def alignment_phases_figure(runs) -> Figure:
+    """Top: cosine of each neuron to its predicted target; bottom: ||w_j||, both
+    against the step on a log axis. Dominant neurons coloured, the others grey."""
+    fig, axes = plt.subplots(2, len(runs), figsize=(5.5 * len(runs), 6.5), sharex=True, layout="constrained",
+                             squeeze=False)
+    for col, run in enumerate(runs):
+        steps = run.steps + 1
+        cos = (run.directions * run.targets()[None]).sum(2)
+        norms = np.linalg.norm(run.W, axis=2)
+        dominant = set(run.dominant().tolist())
+        for j in range(run.W.shape[1]):
+            style = dict(color="tab:red" if run.v[-1, j] > 0 else "tab:blue", lw=0.9) if j in dominant \
+                else dict(color="0.75", lw=0.5)
+            axes[0, col].plot(steps, cos[:, j], **style)
+            axes[1, col].plot(steps, norms[:, j], **style)
+        aligned = run.steps[run.alignment_index(1000.0)] + 1
+        for ax in axes[:, col]:
+            ax.axvline(aligned, color="k", ls="--", lw=0.8)
+        axes[0, col].set(xscale="log", ylim=(-1.05, 1.05), title=f"p={run.p:g}",
+                         ylabel="cosine to predicted extremal vector")
+        axes[1, col].set(xscale="log", yscale="log", xlabel="GD step + 1", ylabel=r"$\|w_j\|$")
+    return fig
+
+
+def alignment_animation(runs, interval_ms: int = 120):
+    """An animation of the neurons moving on the sphere, one panel per p."""
+    from matplotlib.animation import FuncAnimation
+
+    fig = plt.figure(figsize=(4.5 * len(runs), 4.2), dpi=60)  # small frames: the page embeds all of them
+    axes = [fig.add_subplot(1, len(runs), i + 1, projection="3d") for i in range(len(runs))]
+
+    def draw(frame: int):
+        for ax, run in zip(axes, runs):
+            _sphere(ax, run, frame, f"p={run.p:g}, step {run.steps[frame]}")
+        return axes
+
+    animation = FuncAnimation(fig, draw, frames=len(runs[0].steps), interval=interval_ms, blit=False)
+    plt.close(fig)
+    return animation

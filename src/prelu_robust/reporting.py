@@ -103,3 +103,18 @@ def synthetic_summary(r: SyntheticResults) -> str:
         out.append(f"Paper: dist(f1, F) rises from ~{paper.SYNTHETIC_DIST_P1[0]} to ~{paper.SYNTHETIC_DIST_P1[1]}; "
                    f"dist(f3, F^(3)) stays within ~{paper.SYNTHETIC_DIST_P3[0]:.1e}..{paper.SYNTHETIC_DIST_P3[1]:.1e}.")
     return "\n".join(out)
+
+
+def alignment_summary(config, runs) -> str:
+    """Settings, and the angle between learned and predicted directions."""
+    rows = []
+    for run in runs:
+        angles = run.angle_to_prediction()
+        aligned = run.alignment_index(1000.0)
+        rows.append([f"{run.p:g}", len(run.dominant()), len(run.extremal_positive) + len(run.extremal_negative),
+                     f"{angles.max():.2f}", int(run.steps[aligned]), f"{np.exp(run.log_loss[-1]):.2e}"])
+    return (f"Settings: {config.n} points in R^3 (alpha={config.alpha:g}, {config.n_positive} positive "
+            f"cluster(s)), width {config.width}, init N(0, {config.init_scale:g}^2), full-batch GD, "
+            f"lr={config.lr:g}, {config.steps} steps, exp loss, seed {config.seed}.\n\n"
+            + markdown_table(["p", "dominant neurons", "predicted extremal vectors",
+                              "max angle learned vs predicted (deg)", "end of alignment (step)", "final loss"], rows))

@@ -1,0 +1,85 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Neuron alignment: class averages (p=1) or subclass centres (p=3)
+#
+# The paper's opening picture. Two positive clusters sit on the first two axes of
+# $\mathbb{R}^3$, one negative cluster on the third. A pReLU net with tiny random
+# weights is trained by full-batch gradient descent. While the weights are tiny the
+# output is about zero, so every neuron moves on its own: its direction follows
+#
+# $$
+# \dot{\bar w} \;\propto\; \operatorname{sign}(v)\, P^{\perp}_{\bar w} \sum_{i:\,\langle x_i, w\rangle > 0} y_i\, p\, \langle x_i, \bar w\rangle^{p-1} x_i ,
+# $$
+#
+# the projected gradient of $G(\bar w) = \frac1n\sum_i y_i\,\mathrm{relu}(\langle x_i,\bar w\rangle)^p$ on the
+# sphere. Its attracting directions (*extremal vectors*) are where the neurons go:
+# for $p=1$ the positive-class average $\mu_+/\|\mu_+\|$ (and the negative centre), for
+# $p=3$ each centre. Only then do the aligned neurons' norms grow. Neurons that no
+# data point activates stay small.
+
+# %% tags=["parameters"]
+force = False  # recompute even what is stored
+# Overrides of the default settings; None keeps the default.
+alpha = None  # noise level of the clusters
+n = None  # number of training points (balanced over the 3 clusters)
+n_positive = None  # 1 or 2 positive clusters among the 3
+width = None  # number of neurons
+init_scale = None  # standard deviation of every initial weight
+lr = None  # GD step size
+steps = None  # GD steps
+powers = None  # exponents p
+n_snapshots = None  # log-spaced snapshots (animation frames)
+seed = None
+
+# %%
+import numpy as np
+from IPython.display import HTML, Markdown, display
+
+from prelu_robust import plots
+from prelu_robust.experiments import alignment
+from prelu_robust.reporting import alignment_summary
+
+config = alignment.make_config(
+    "paper", alpha=alpha, n=n, n_positive=n_positive, width=width, init_scale=init_scale, lr=lr, steps=steps,
+    powers=powers, n_snapshots=n_snapshots, seed=seed)
+runs = alignment.run(config, force=force)
+display(Markdown(alignment_summary(config, runs)))
+
+# %% [markdown]
+# ## Three snapshots
+#
+# Red: neurons with $v_j>0$, blue: $v_j<0$; point size grows with the contribution
+# $|v_j|\,\|w_j\|$ relative to the largest at that moment. Stars: the centres; diamond:
+# the positive-class average; open circles: the predicted extremal vectors.
+
+# %%
+fig = plots.alignment_snapshots_figure(runs)
+
+# %% [markdown]
+# ## Two phases: direction first, then norm
+#
+# The dashed line marks the end of the alignment phase (the last snapshot where
+# every $\|w_j\|$ is below 1000 times the largest initial norm). By then the dominant
+# neurons (coloured) already point at their extremal vectors; only afterwards do
+# their norms grow, by orders of magnitude. The grey neurons never grow.
+
+# %%
+fig = plots.alignment_phases_figure(runs)
+
+# %% [markdown]
+# ## The training as an animation
+
+# %%
+HTML(plots.alignment_animation(runs).to_jshtml(default_mode="once"))
