@@ -13,7 +13,7 @@ import torch
 
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import derive_seed
-from prelu_robust.gmm import MixtureSpec, sample_mixture
+from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 
 from reference import ReferenceNet, train_reference
 

@@ -6,7 +6,7 @@ import torch
 
 from prelu_robust.attacks import (L2Attack, random_in_ball, reference_attack, robust_accuracy_curve,
                                   score_and_grad, strong_attack)
-from prelu_robust.gmm import MixtureSpec, sample_mixture
+from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.models import class_average_classifier, subclass_classifier
 
 EPS = [0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0]

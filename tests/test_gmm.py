@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from prelu_robust import ParameterError
-from prelu_robust.gmm import MixtureSpec, sample_mixture
+from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 
 
 def test_samples_have_the_mixture_statistics():

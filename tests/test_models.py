@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from prelu_robust import ParameterError
-from prelu_robust.gmm import MixtureSpec
+from prelu_robust.data.gmm import MixtureSpec
 from prelu_robust.models import (PReLUNet, bayes_log_odds, class_average_classifier, ideal_classifier,
                                  subclass_classifier)
 

@@ -29,7 +29,7 @@ def test_losses_neither_overflow_nor_underflow(loss):
 
 
 def test_same_seed_same_training(ci_spec):
-    from prelu_robust.gmm import sample_mixture
+    from prelu_robust.data.gmm import sample_mixture
 
     data = sample_mixture(ci_spec, 300, seed=0)
     runs = []

@@ -74,11 +74,6 @@ def _unit_rows(v: Tensor) -> Tensor:
     return torch.where(norm > 0, v / norm.clamp_min(torch.finfo(v.dtype).tiny), torch.zeros_like(v))
 
 
-def _project(delta: Tensor, eps: float) -> Tensor:
-    norm = delta.norm(dim=1, keepdim=True)
-    return delta * (eps / norm.clamp_min(eps)).clamp_max(1.0)
-
-
 def random_in_ball(n: int, dim: int, eps: float, generator: torch.Generator, dtype=torch.float32,
                    device: torch.device | str = "cpu") -> Tensor:
     """``n`` points uniform in the l2 ball of radius ``eps`` in R^dim, shape (n, dim)."""
@@ -87,47 +82,66 @@ def random_in_ball(n: int, dim: int, eps: float, generator: torch.Generator, dty
     return (direction * radius).to(device)
 
 
+def _project(a: Tensor, s: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """Scale (a, s) onto the l2 ball of radius eps (norm^2 = |a|^2 + s^2)."""
+    norm = (a.square().sum(1) + s.square()).sqrt()
+    factor = (eps / norm.clamp_min(eps)).clamp_max(1.0)
+    return a * factor[:, None], s * factor
+
+
 @torch.no_grad()
-def still_correct(oracle: ScoreGrad, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
+def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
                   generator: torch.Generator | None = None) -> Tensor:
-    """Which points (n,) bool keep ``y f(x + delta) > 0`` after the attack."""
-    f, _ = oracle(x)
+    """Which points (n,) bool keep ``y f(x + delta) > 0`` after the attack.
+
+    ``space`` is a :class:`~prelu_robust.subspace.FullSpace` or
+    :class:`~prelu_robust.subspace.NeuronSpan`: steps move the coordinates of
+    delta in that space; scores are always exact.
+    """
+    clean = space.bind(x)
+    zero = torch.zeros(x.shape[0], space.dim, dtype=x.dtype, device=x.device)
+    no_orth = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    f, _ = clean(zero, no_orth)
     survive = y * f > 0
     if eps == 0:
         return survive
     gen = generator or torch.Generator().manual_seed(0)
     for restart in range(attack.restarts):
         if attack.random_start or restart > 0:
-            delta = random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device)
+            a, s, u = space.split(random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device))
+            model = space.bind(x, u)
         else:
-            delta = torch.zeros_like(x)
+            a, s, model = zero.clone(), no_orth.clone(), clean
         alive = survive.clone()
         for _ in range(attack.steps):
-            f, grad = oracle(x + delta)
+            f, grad = model(a, s)
             if attack.keep_best:
                 alive &= y * f > 0
             # descend the margin y f: normalised step, zero where the gradient is zero
-            delta = _project(delta - attack.step_size * _unit_rows(y[:, None] * grad), eps)
-        f, _ = oracle(x + delta)
+            a, s = _project(a - attack.step_size * _unit_rows(y[:, None] * grad), s, eps)
+        f, _ = model(a, s)
         alive &= y * f > 0
         survive &= alive
     return survive
 
 
-def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | ScoreGrad, x: Tensor, y: Tensor,
+def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: Tensor, y: Tensor,
                           eps_grid: Sequence[float], attack: L2Attack, *, seed: int = 0,
-                          chunk_size: int = 4096, is_oracle: bool = False) -> Tensor:
+                          chunk_size: int = 4096, space=None) -> Tensor:
     """Fraction of points (len(eps_grid),) still correctly classified at each radius.
 
-    ``classifier`` is a score function x (n, D) -> (n,), or an oracle returning
-    scores and input gradients when ``is_oracle``. Radius 0 is clean accuracy.
+    ``classifier`` is a score function x (n, D) -> (n,) (a plain
+    :class:`PReLUNet` uses its closed-form gradient). ``space`` restricts the
+    steps (default: the full space). Radius 0 is clean accuracy.
     """
+    from .subspace import FullSpace
+
     require(all(e >= 0 for e in eps_grid), "eps_grid", list(eps_grid), "radii >= 0")
-    oracle = classifier if is_oracle else score_and_grad(classifier)
+    space = space or FullSpace(score_and_grad(classifier), x.shape[1])
     accuracy = torch.empty(len(eps_grid), dtype=torch.float64)
     for i, eps in enumerate(eps_grid):
         gen = torch.Generator().manual_seed(seed + i)
-        kept = [still_correct(oracle, x[s:s + chunk_size], y[s:s + chunk_size], float(eps), attack, gen)
+        kept = [still_correct(space, x[s:s + chunk_size], y[s:s + chunk_size], float(eps), attack, gen)
                 for s in range(0, x.shape[0], chunk_size)]
         accuracy[i] = torch.cat(kept).double().mean()
     return accuracy

@@ -33,9 +33,10 @@ def least_squares_scale(f: Tensor, F: Tensor) -> float:
 @torch.no_grad()
 def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_batches: int = 10,
                       batch_size: int = 1000, steps: int = 2000, step_size: float = 0.01,
-                      seed: int = 0) -> DistanceEstimate:
+                      seed: int = 0, spaces=None) -> DistanceEstimate:
     """Algorithm 1: estimate ``inf_c sup_{|x|=1} |c f(x) - F(x)|``.
 
+    ``net`` and ``ideal`` map x (n, D) to scores (n,) and input gradients (n, D).
     ``c`` is fixed to the least-squares scale on ``x_data`` (n, D). Then each of
     ``n_batches`` batches of uniform points on the sphere ascends ``(c f - F)^2``
     by normalised gradient steps, re-projected onto the sphere after each step.
@@ -43,29 +44,38 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
     gradient of the batch mean, whose per-point 1/n factor falls under its 1e-7
     guard when the gap is ~1e-5 and damps the ascent). The maximum over all
     iterates is reported.
+
+    ``spaces`` = (net_space, ideal_space) sharing one basis restricts the steps
+    to a subspace (:mod:`prelu_robust.subspace`); values stay exact.
     """
+    from .subspace import FullSpace
+
     require(n_batches >= 1 and batch_size >= 1 and steps >= 0, "distance estimate sizes",
             (n_batches, batch_size, steps), "n_batches >= 1, batch_size >= 1, steps >= 0")
     f, _ = net(x_data)
     F, _ = ideal(x_data)
     c = least_squares_scale(f, F)
+    dim = x_data.shape[1]
+    net_space, ideal_space = spaces or (FullSpace(net, dim), FullSpace(ideal, dim))
     gen = torch.Generator().manual_seed(seed)
     per_batch = []
     for _ in range(n_batches):
-        x = torch.randn(batch_size, x_data.shape[1], generator=gen, dtype=x_data.dtype).to(x_data.device)
-        x = x / x.norm(dim=1, keepdim=True)
+        x = torch.randn(batch_size, dim, generator=gen, dtype=x_data.dtype).to(x_data.device)
+        a, s, u = net_space.split(x / x.norm(dim=1, keepdim=True))
+        origin = torch.zeros_like(x)
+        f_of, F_of = net_space.bind(origin, u), ideal_space.bind(origin, u)
         best = torch.zeros(batch_size, dtype=torch.float64, device=x_data.device)
         for step in range(steps + 1):
-            f, grad_f = net(x)
-            F, grad_F = ideal(x)
+            (f, grad_f), (F, grad_F) = f_of(a, s), F_of(a, s)
             gap = c * f - F
             best = torch.maximum(best, gap.abs().double())
             if step == steps:
                 break
             ascent = gap.sign()[:, None] * (c * grad_f - grad_F)
             norm = ascent.norm(dim=1, keepdim=True)
-            x = x + step_size * torch.where(norm > 0, ascent / norm.clamp_min(1e-30), 0.0)
-            x = x / x.norm(dim=1, keepdim=True)
+            a = a + step_size * torch.where(norm > 0, ascent / norm.clamp_min(1e-30), 0.0)
+            radius = (a.square().sum(1) + s.square()).sqrt()
+            a, s = a / radius[:, None], s / radius
         per_batch.append(float(best.max()))
     return DistanceEstimate(sup=max(per_batch), scale=c, per_batch=tuple(per_batch))
 

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from .gmm import MixtureSpec
+from .data.gmm import MixtureSpec
 from .validation import require
 
 Tensor = torch.Tensor
@@ -77,6 +77,26 @@ class PReLUNet(nn.Module):
         if self.b is not None:
             self.b.copy_((torch.rand(self.b.shape, generator=generator) * 2 - 1) * bound_v)
         return self
+
+    # -- neuron subsets (pruning) ---------------------------------------------
+    @torch.no_grad()
+    def subnet(self, neurons: Tensor) -> "PReLUNet":
+        """A copy holding only the hidden units ``neurons`` (indices)."""
+        sub = PReLUNet(self.W.shape[1], len(neurons), self.p, self.out_dim, normalize_input=self.normalize_input,
+                       center=self.center, bias=self.b is not None).to(self.W.device, self.W.dtype)
+        sub.W.copy_(self.W[neurons])
+        sub.v.copy_(self.v[:, neurons])
+        if self.b is not None:
+            sub.b.copy_(self.b)
+        return sub
+
+    @torch.no_grad()
+    def write_back(self, neurons: Tensor, sub: "PReLUNet") -> None:
+        """Copy the units of ``sub`` (made by :meth:`subnet`) back into place."""
+        self.W[neurons] = sub.W
+        self.v[:, neurons] = sub.v
+        if self.b is not None:
+            self.b.copy_(sub.b)
 
     # -- evaluation -------------------------------------------------------
     def features(self, x: Tensor) -> Tensor:

@@ -54,6 +54,14 @@ class SGDConfig:
 
     ``stop_loss`` ends training once the epoch's mean loss falls below it (None:
     run all epochs). ``seed`` fixes the batch order.
+
+    ``prune_tol``: once the net fits the data (the epoch's mean loss is below a
+    tenth of its initial value, so the aligned neurons have grown by orders of
+    magnitude), neurons contributing less than
+    ``prune_tol`` times the largest are frozen and no longer computed. After
+    small-init training most neurons are such (p=3 nets use a few dozen of
+    2000). The frozen share of the total contribution is logged
+    (``TrainLog.pruned_share``): it bounds their effect on the output.
     """
 
     lr: float
@@ -61,6 +69,7 @@ class SGDConfig:
     epochs: int
     loss: str = "exp"
     stop_loss: float | None = None
+    prune_tol: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -69,6 +78,8 @@ class SGDConfig:
         require(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
         require_choice("loss", self.loss, LOSSES)
         require(self.stop_loss is None or self.stop_loss > 0, "stop_loss", self.stop_loss, "None or a number > 0")
+        require(self.prune_tol is None or 0 <= self.prune_tol < 1, "prune_tol", self.prune_tol,
+                "None or a number in [0, 1)")
 
 
 @dataclass
@@ -81,6 +92,9 @@ class TrainLog:
     train_error: list[float] = field(default_factory=list)
     steps: int = 0
     snapshots: list[tuple[int, Tensor, Tensor]] = field(default_factory=list)
+    active_neurons: int = 0
+    pruned_share: float = 0.0
+    pruned_at_epoch: int = -1
 
     @property
     def final_loss(self) -> float:
@@ -100,9 +114,13 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
     batch = min(config.batch_size, n)
     gen = torch.Generator().manual_seed(config.seed)
     wanted = sorted(set(int(s) for s in snapshot_steps))
-    log = TrainLog()
+    log = TrainLog(active_neurons=model.width)
+    active = torch.arange(model.width, device=model.W.device)
+    work = model  # the units still trained; a subnet once pruned
 
     def snapshot() -> None:
+        if work is not model:
+            model.write_back(active, work)
         while wanted and wanted[0] <= log.steps:
             wanted.pop(0)
             log.snapshots.append((log.steps, model.W.detach().clone(), model.v.detach()[0].clone()))
@@ -115,19 +133,34 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
             idx = order[start:start + batch]
             idx = idx.to(x.device)
             xb, yb = x[idx], y[idx]
-            scores, grad_W, grad_v = model.score_and_param_grads(
+            scores, grad_W, grad_v = work.score_and_param_grads(
                 xb, lambda f: loss_slope(yb * f, config.loss) * yb / len(idx))
             margins[start:start + len(idx)] = yb * scores
             with torch.no_grad():
-                model.W -= config.lr * grad_W
-                model.v -= config.lr * grad_v
+                work.W -= config.lr * grad_W
+                work.v -= config.lr * grad_v
             log.steps += 1
             if wanted:
                 snapshot()
         log.log_loss.append(log_mean_loss(margins, config.loss))
         log.train_error.append(float((margins <= 0).double().mean()))
+        if config.prune_tol is not None and work is model and log.log_loss[-1] < log.log_loss[0] - math.log(10):
+            contributions = _contributions(model)
+            keep = contributions >= config.prune_tol * contributions.max()
+            log.pruned_share = float(contributions[~keep].sum() / contributions.sum())
+            log.pruned_at_epoch = epoch
+            active = torch.nonzero(keep).squeeze(1)
+            work = model.subnet(active)
+            log.active_neurons = len(active)
         if on_epoch is not None:
             on_epoch(epoch, log)
         if config.stop_loss is not None and log.log_loss[-1] < math.log(config.stop_loss):
             break
+    if work is not model:
+        model.write_back(active, work)
     return log
+
+
+def _contributions(model: PReLUNet) -> Tensor:
+    with torch.no_grad():
+        return model.v.abs().sum(0) * model.W.norm(dim=1)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..device import num_threads
-from ..gmm import MixtureSpec, sample_mixture
+from ..data.gmm import MixtureSpec, sample_mixture
 from ..metrics import neuron_contributions
 from ..models import PReLUNet
 from ..store import ResultsStore, default_store

@@ -19,7 +19,7 @@ import torch
 
 from ..attacks import L2Attack, robust_accuracy_curve, score_and_grad
 from ..device import choose_num_threads, resolve_device
-from ..gmm import MixtureSpec, sample_mixture
+from ..data.gmm import MixtureSpec, sample_mixture
 from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
 from ..models import PReLUNet, ideal_classifier
 from ..progress import progress

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .validation import require
+from ..validation import require
 
 
 @dataclass(frozen=True)

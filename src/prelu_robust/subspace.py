@@ -1,0 +1,141 @@
+"""Perturbations restricted to a subspace, evaluated exactly.
+
+A gradient step on a plain pReLU net moves x along ``grad_x f``, which lies in
+the span of the neurons. Writing a perturbed point as ``x0 + S a + s u`` (S an
+orthonormal basis (D, r), ``u`` a unit vector orthogonal to S fixed per point)
+the pre-activations are ``x0 W^T + a (W S)^T + s u W^T``: an (n, h, r) product
+instead of (n, h, D). Scores are exact for every such point; only the *steps*
+are restricted to span(S), which is exact for steps started in span(S) when S
+contains the neurons' span. A truncated S (a few singular directions of a
+low-rank W) gives steps that ignore the discarded directions: the points found
+are still evaluated exactly, so an attack stays a valid attack.
+
+The full space is the special case S = I, used for any classifier through
+autograd (:class:`FullSpace`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .models import PReLUNet
+
+Tensor = torch.Tensor
+BoundModel = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+"""(a (n, r), s (n,)) -> scores f (n,) and their gradients with respect to a (n, r)."""
+
+
+class FullSpace:
+    """Perturbations anywhere in R^D, for any classifier (autograd or closed form)."""
+
+    def __init__(self, oracle: Callable[[Tensor], tuple[Tensor, Tensor]], dim: int) -> None:
+        self.oracle, self.dim = oracle, dim
+
+    def split(self, delta: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        return delta, torch.zeros(delta.shape[0], dtype=delta.dtype, device=delta.device), None
+
+    def bind(self, x0: Tensor, u: Tensor | None = None) -> BoundModel:
+        return lambda a, s: self.oracle(x0 + a)
+
+
+class NeuronSpan:
+    """A plain :class:`PReLUNet` on points ``x0 + S a + s u`` (see module docstring)."""
+
+    def __init__(self, net: PReLUNet, basis: Tensor) -> None:
+        net._check_plain()
+        self.W = net.W.detach()
+        self.basis = basis
+        self.dim = basis.shape[1]
+        self.WS = self.W @ basis  # (h, r)
+        self.coef = net.v.detach()[0] * self.W.norm(dim=1).pow(1.0 - net.p)
+        self.bias = 0.0 if net.b is None else net.b.detach()
+        self.p = net.p
+
+    def split(self, delta: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Coordinates ``a`` (n, r), orthogonal norm ``s`` (n,) and direction ``u`` (n, D) of delta."""
+        a = delta @ self.basis
+        orth = delta - a @ self.basis.T
+        s = orth.norm(dim=1)
+        return a, s, orth / s.clamp_min(1e-30)[:, None]
+
+    def bind(self, x0: Tensor, u: Tensor | None = None) -> BoundModel:
+        z0 = x0 @ self.W.T
+        zu = None if u is None else u @ self.W.T
+
+        def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+            z = torch.addmm(z0, a, self.WS.T)
+            if zu is not None:
+                z = z + s[:, None] * zu
+            act = z.clamp_min(0)
+            slope = (z > 0).to(z.dtype) if self.p == 1.0 else act.pow(self.p - 1.0)
+            f = (slope * act) @ self.coef + self.bias
+            return f, (slope * (self.p * self.coef)) @ self.WS
+
+        return model
+
+
+@dataclass(frozen=True)
+class Basis:
+    """An orthonormal basis (D, r) and the share of the weighted neuron matrix it
+    leaves out (largest discarded singular value / largest one; 0 when exact)."""
+
+    vectors: Tensor
+    residual: float
+
+
+def neuron_basis(net: PReLUNet, rank_tol: float = 0.0, extra: Tensor | None = None) -> Basis:
+    """Orthonormal basis of the span of the neurons weighted by their contributions.
+
+    Singular directions of ``diag(|v_j| ||w_j||) W/||w_j||`` below ``rank_tol``
+    times the largest are dropped (``rank_tol=0`` keeps the whole numerical span).
+    ``extra`` (m, D) rows are always included (e.g. the cluster centres).
+    """
+    W = net.W.detach()
+    contributions = net.v.detach().abs().sum(0) * W.norm(dim=1)
+    weighted = (W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)) * contributions[:, None]
+    _, sing, vh = torch.linalg.svd(weighted.double(), full_matrices=False)
+    floor = max(rank_tol, torch.finfo(W.dtype).eps * max(W.shape)) * sing[0]
+    keep = sing > floor
+    residual = float(sing[~keep].max() / sing[0]) if (~keep).any() else 0.0
+    vectors = vh[keep]
+    if extra is not None:
+        vectors = torch.cat([vectors, extra.double()])
+    q, r = torch.linalg.qr(vectors.T)
+    q = q[:, r.diagonal().abs() > 1e-10]
+    return Basis(q.to(W.dtype), residual)
+
+
+class CoordinateSpan:
+    """Any classifier of the first ``k`` coordinates (e.g. F, F^(p) of the
+    mixture, whose centres are e_1..e_K) on points ``x0 + S a + s u``; its
+    gradient is taken by autograd in R^k."""
+
+    def __init__(self, classifier: Callable[[Tensor], Tensor], basis: Tensor, k: int) -> None:
+        self.classifier, self.basis, self.k = classifier, basis, k
+        self.dim = basis.shape[1]
+        self.rows = basis[:k]  # (k, r): e_i^T S
+
+    def split(self, delta: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        a = delta @ self.basis
+        orth = delta - a @ self.basis.T
+        s = orth.norm(dim=1)
+        return a, s, orth / s.clamp_min(1e-30)[:, None]
+
+    def bind(self, x0: Tensor, u: Tensor | None = None) -> BoundModel:
+        head0 = x0[:, : self.k]
+        head_u = None if u is None else u[:, : self.k]
+
+        def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+            head = head0 + a @ self.rows.T
+            if head_u is not None:
+                head = head + s[:, None] * head_u
+            with torch.enable_grad():
+                head = head.detach().requires_grad_(True)
+                f = self.classifier(head)
+                (grad,) = torch.autograd.grad(f.sum(), head)
+            return f.detach(), grad @ self.rows
+
+        return model
