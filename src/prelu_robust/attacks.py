@@ -91,57 +91,81 @@ def _project(a: Tensor, s: Tensor, eps: float) -> tuple[Tensor, Tensor]:
 
 @torch.no_grad()
 def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
-                  generator: torch.Generator | None = None) -> Tensor:
+                  generator: torch.Generator | None = None, exact_space=None) -> Tensor:
     """Which points (n,) bool keep ``y f(x + delta) > 0`` after the attack.
 
     ``space`` is a :class:`~prelu_robust.subspace.FullSpace` or
     :class:`~prelu_robust.subspace.NeuronSpan`: steps move the coordinates of
-    delta in that space; scores are always exact.
+    delta in that space. ``exact_space`` (same coordinates, default ``space``)
+    judges the points found: a cheap surrogate may steer the steps while the
+    verdict stays exact. With ``keep_best`` the iterate of smallest surrogate
+    margin is judged as well as the last one.
     """
-    clean = space.bind(x)
+    exact_space = exact_space or space
     zero = torch.zeros(x.shape[0], space.dim, dtype=x.dtype, device=x.device)
     no_orth = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-    f, _ = clean(zero, no_orth)
-    survive = y * f > 0
+    exact_clean = exact_space.bind(x)
+    survive = y * exact_clean(zero, no_orth)[0] > 0
     if eps == 0:
         return survive
     gen = generator or torch.Generator().manual_seed(0)
     for restart in range(attack.restarts):
         if attack.random_start or restart > 0:
             a, s, u = space.split(random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device))
-            model = space.bind(x, u)
+            model, exact = space.bind(x, u), exact_space.bind(x, u)
         else:
-            a, s, model = zero.clone(), no_orth.clone(), clean
-        alive = survive.clone()
+            a, s, u = zero.clone(), no_orth.clone(), None
+            model, exact = space.bind(x), exact_clean
+        best_margin = torch.full_like(no_orth, float("inf"))
+        best_a, best_s = a.clone(), s.clone()
         for _ in range(attack.steps):
             f, grad = model(a, s)
             if attack.keep_best:
-                alive &= y * f > 0
+                better = y * f < best_margin
+                best_margin = torch.where(better, y * f, best_margin)
+                best_a[better], best_s[better] = a[better], s[better]
             # descend the margin y f: normalised step, zero where the gradient is zero
             a, s = _project(a - attack.step_size * _unit_rows(y[:, None] * grad), s, eps)
-        f, _ = model(a, s)
-        alive &= y * f > 0
+        alive = survive & (y * exact(a, s)[0] > 0)
+        if attack.keep_best:
+            alive &= y * exact(best_a, best_s)[0] > 0
         survive &= alive
     return survive
 
 
 def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: Tensor, y: Tensor,
                           eps_grid: Sequence[float], attack: L2Attack, *, seed: int = 0,
-                          chunk_size: int = 4096, space=None) -> Tensor:
+                          chunk_size: int = 4096, space=None, exact_space=None,
+                          carry_broken: bool = False) -> Tensor:
     """Fraction of points (len(eps_grid),) still correctly classified at each radius.
 
     ``classifier`` is a score function x (n, D) -> (n,) (a plain
     :class:`PReLUNet` uses its closed-form gradient). ``space`` restricts the
-    steps (default: the full space). Radius 0 is clean accuracy.
+    steps (default: the full space) and ``exact_space`` judges the points found
+    (see :func:`still_correct`). Radius 0 is clean accuracy.
+
+    ``carry_broken``: a point broken at a smaller radius is broken at every
+    larger one (its adversarial point stays admissible), so only the survivors
+    are attacked, radii in increasing order. Exact for the verdict "some
+    adversarial point exists"; the reference attack reports each radius on its
+    own instead, which is what the paper plots.
     """
     from .subspace import FullSpace
 
     require(all(e >= 0 for e in eps_grid), "eps_grid", list(eps_grid), "radii >= 0")
     space = space or FullSpace(score_and_grad(classifier), x.shape[1])
     accuracy = torch.empty(len(eps_grid), dtype=torch.float64)
-    for i, eps in enumerate(eps_grid):
+    alive = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    for i in sorted(range(len(eps_grid)), key=lambda j: eps_grid[j]):
         gen = torch.Generator().manual_seed(seed + i)
-        kept = [still_correct(space, x[s:s + chunk_size], y[s:s + chunk_size], float(eps), attack, gen)
-                for s in range(0, x.shape[0], chunk_size)]
-        accuracy[i] = torch.cat(kept).double().mean()
+        idx = torch.nonzero(alive).squeeze(1) if carry_broken else torch.arange(x.shape[0], device=x.device)
+        xs, ys = x[idx], y[idx]
+        kept = [still_correct(space, xs[s:s + chunk_size], ys[s:s + chunk_size], float(eps_grid[i]), attack, gen,
+                              exact_space) for s in range(0, len(idx), chunk_size)]
+        kept = torch.cat(kept) if kept else torch.zeros(0, dtype=torch.bool, device=x.device)
+        if carry_broken:
+            alive[idx[~kept]] = False
+            accuracy[i] = alive.double().mean()
+        else:
+            accuracy[i] = kept.double().mean()
     return accuracy

@@ -33,7 +33,7 @@ def least_squares_scale(f: Tensor, F: Tensor) -> float:
 @torch.no_grad()
 def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_batches: int = 10,
                       batch_size: int = 1000, steps: int = 2000, step_size: float = 0.01,
-                      seed: int = 0, spaces=None) -> DistanceEstimate:
+                      seed: int = 0, spaces=None, exact_net_space=None) -> DistanceEstimate:
     """Algorithm 1: estimate ``inf_c sup_{|x|=1} |c f(x) - F(x)|``.
 
     ``net`` and ``ideal`` map x (n, D) to scores (n,) and input gradients (n, D).
@@ -46,7 +46,9 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
     iterates is reported.
 
     ``spaces`` = (net_space, ideal_space) sharing one basis restricts the steps
-    to a subspace (:mod:`prelu_robust.subspace`); values stay exact.
+    to a subspace (:mod:`prelu_robust.subspace`). ``exact_net_space`` (same
+    coordinates) re-evaluates the net exactly at each point's best and last
+    iterates when the steps use a surrogate; the reported value is then exact.
     """
     from .subspace import FullSpace
 
@@ -64,11 +66,14 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
         a, s, u = net_space.split(x / x.norm(dim=1, keepdim=True))
         origin = torch.zeros_like(x)
         f_of, F_of = net_space.bind(origin, u), ideal_space.bind(origin, u)
-        best = torch.zeros(batch_size, dtype=torch.float64, device=x_data.device)
+        best = torch.full((batch_size,), -1.0, dtype=torch.float64, device=x_data.device)
+        best_a, best_s = a.clone(), s.clone()
         for step in range(steps + 1):
             (f, grad_f), (F, grad_F) = f_of(a, s), F_of(a, s)
             gap = c * f - F
-            best = torch.maximum(best, gap.abs().double())
+            better = gap.abs().double() > best
+            best = torch.where(better, gap.abs().double(), best)
+            best_a[better], best_s[better] = a[better], s[better]
             if step == steps:
                 break
             ascent = gap.sign()[:, None] * (c * grad_f - grad_F)
@@ -76,6 +81,10 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
             a = a + step_size * torch.where(norm > 0, ascent / norm.clamp_min(1e-30), 0.0)
             radius = (a.square().sum(1) + s.square()).sqrt()
             a, s = a / radius[:, None], s / radius
+        if exact_net_space is not None:
+            exact = exact_net_space.bind(origin, u)
+            best = torch.maximum(*[(c * exact(pa, ps)[0] - F_of(pa, ps)[0]).abs().double()
+                                   for pa, ps in ((a, s), (best_a, best_s))])
         per_batch.append(float(best.max()))
     return DistanceEstimate(sup=max(per_batch), scale=c, per_batch=tuple(per_batch))
 

@@ -24,3 +24,17 @@ def mv25_bound(n_clusters: int, n_positive: int) -> float:
     """MV25 Prop. 1: no classifier is more robust than ``1 - min(K1, K2)/K`` at
     l2 radius >= sqrt(2)/2 (clusters lie sqrt(2) apart)."""
     return 1.0 - min(n_positive, n_clusters - n_positive) / n_clusters
+
+#: MNIST (ten classes; the poster's panel), Linf APGD-CE robust accuracy at the
+#: radii of ``linspace(0, 0.2, 15)`` the poster gives (others NaN).
+MNIST_EPS = np.linspace(0.0, 0.2, 15)
+_nan = float("nan")
+MNIST_ROBUST = {
+    1.0: np.array([.981, .942, .846, .642, .387, .204, .098, .041, .013, _nan, 0, _nan, _nan, _nan, 0]),
+    2.0: np.array([.981, .965, .934, .883, .791, .654, .495, .347, .230, _nan, .086, _nan, _nan, _nan, .007]),
+    3.0: np.array([.981, .97, .948, .915, .860, .773, .654, .522, .390, _nan, .195, _nan, _nan, _nan, .029]),
+    4.0: np.array([.981, .969, .954, .930, .891, .829, .743, .637, .530, _nan, .349, _nan, _nan, _nan, .075]),
+}
+#: Table 1: robust accuracy for p=1 and p=4 (the paper's endpoints), in the order of
+#: ``experiments.mnist.TABLE1``.
+MNIST_TABLE1 = {1.0: (.512, .040, .301, .007, .500, .098), 4.0: (.913, .637, .775, .239, .807, .402)}

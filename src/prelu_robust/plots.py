@@ -180,3 +180,31 @@ def alignment_animation(runs, interval_ms: int = 120):
     animation = FuncAnimation(fig, draw, frames=len(runs[0].steps), interval=interval_ms, blit=False)
     plt.close(fig)
     return animation
+
+
+# -- MNIST ----------------------------------------------------------------------
+def mnist_figure(r) -> Figure:
+    """(a) correlation of training digits, (b) accuracy per epoch, (c) stable rank,
+    (d) robust accuracy against the Linf radius (bands: min-max over repeats)."""
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2), layout="constrained")
+    image = axes[0].imshow(r.correlation.astype(float), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+    axes[0].set(title="(a) cosine of centred training digits,\nsorted by digit", xticks=[], yticks=[])
+    plt.colorbar(image, ax=axes[0], fraction=0.046)
+    epochs = np.arange(1, r.train_accuracy.shape[2] + 1)
+    eps = np.asarray(r.config.eps_grid)
+    for pi, p in enumerate(r.config.powers):
+        c = color_of(p)
+        band(axes[1], epochs, r.test_accuracy[pi], f"p={p:g} test", c)
+        band(axes[1], epochs, r.train_accuracy[pi], f"p={p:g} train", c, ls="--")
+        band(axes[2], epochs, r.stable_rank[pi], f"p={p:g}", c)
+        band(axes[3], eps, r.robust_accuracy[pi], f"p={p:g}", c, marker="o", ms=3)
+        if r.config.n_class == 10 and p in paper.MNIST_ROBUST and len(eps) == 15 \
+                and np.allclose(eps, paper.MNIST_EPS):
+            axes[3].plot(eps, paper.MNIST_ROBUST[p], "x", color=c, label=f"paper p={p:g}")
+    axes[1].set(xlabel="epoch", ylabel="accuracy", title="(b) train (dashed) and test accuracy")
+    axes[2].set(xlabel="epoch", ylabel=r"$\|H\|_F^2/\|H\|_2^2$", title="(c) stable rank of hidden features")
+    axes[3].set(xlabel=r"$\ell_\infty$ radius $\varepsilon$", ylabel="robust accuracy (APGD-CE)",
+                title="(d) robust accuracy", ylim=(-0.02, 1.02))
+    for ax in axes[1:]:
+        ax.legend(fontsize=6)
+    return fig

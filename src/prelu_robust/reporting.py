@@ -118,3 +118,49 @@ def alignment_summary(config, runs) -> str:
             f"lr={config.lr:g}, {config.steps} steps, exp loss, seed {config.seed}.\n\n"
             + markdown_table(["p", "dominant neurons", "predicted extremal vectors",
                               "max angle learned vs predicted (deg)", "end of alignment (step)", "final loss"], rows))
+
+
+def mnist_banner(r) -> str:
+    c = r.config
+    task = "parity (n_class=2)" if c.n_class == 2 else "ten classes"
+    return (
+        f"```{{admonition}} Produced with the **{r.profile}** profile\n"
+        f":class: {'tip' if r.profile == 'paper' else 'warning'}\n"
+        f"MNIST {task}, split '{c.split}', n_train={c.n_train or 'all'}, n_test={c.n_test or 'all'}; "
+        f"pReLU 784-{c.width}-{c.n_class}, centred, normalize_input, output bias; Adam lr={c.lr:g}, "
+        f"batch {c.batch_size}, {c.epochs} epochs; p in {list(c.powers)} x {c.repeats} repeats; APGD-CE "
+        f"(AutoAttack 'standard', 100 iterations) on {c.attack_points or 'all'} test points at "
+        f"{len(c.eps_grid)} Linf radii" + (", and Table 1" if c.table1 else "") + ".\n\n"
+        f"Compute: {_duration(r.wall_s)} wall, {_duration(r.cpu_s)} CPU over {r.runs_total} runs "
+        f"({r.runs_computed} computed for this page, {r.runs_total - r.runs_computed} loaded from the store)."
+        + ("\n\nThe ci profile is a scaled-down smoke run (a subset of the data, few epochs): read its "
+           "numbers as a check that the pipeline works, not as the paper's figure." if r.profile != "paper" else "")
+        + "\n```")
+
+
+def mnist_summary(r) -> str:
+    """Clean accuracy, robust accuracy and stable rank per p, beside the paper's; Table 1."""
+    from .experiments.mnist import TABLE1
+
+    c = r.config
+    eps = np.asarray(c.eps_grid)
+    paper_grid = c.n_class == 10 and len(eps) == 15 and np.allclose(eps, paper.MNIST_EPS)
+    at = int(np.argmin(np.abs(eps - 0.1)))
+    rows = []
+    for pi, p in enumerate(c.powers):
+        ref = paper.MNIST_ROBUST.get(p)
+        rows.append([f"{p:g}", f"{r.test_accuracy[pi, :, -1].mean():.3f}",
+                     f"{r.robust_accuracy[pi, :, at].mean():.3f} (eps={eps[at]:.3f})",
+                     f"{ref[7]:.3f}" if ref is not None and paper_grid else "-",
+                     f"{r.stable_rank[pi, :, -1].mean():.1f}"])
+    out = [markdown_table(["p", "clean test accuracy", "robust accuracy", "paper (10 classes, eps=0.1)",
+                           "final stable rank"], rows), ""]
+    if r.table1 is not None:
+        headers = ["p"] + [f"{norm} {e:g}" for norm, e in TABLE1]
+        rows = [[f"{p:g}"] + [f"{m:.3f} ± {s:.3f}" for m, s in zip(r.table1[pi].mean(0), r.table1[pi].std(0))]
+                for pi, p in enumerate(c.powers)]
+        for p, values in paper.MNIST_TABLE1.items():
+            rows.append([f"paper p={p:g}"] + [f"{v:.3f}" for v in values])
+        out += ["**Table 1** (APGD-CE, mean ± std over repeats; the paper's p=1 and p=4 values below)", "",
+                markdown_table(headers, rows)]
+    return "\n".join(out)

@@ -46,6 +46,7 @@ def loss_slope(margins: Tensor, loss: str) -> Tensor:
 
 
 LOSSES = ("exp", "logistic")
+SCHEDULES = ("constant", "loss_adaptive")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ class SGDConfig:
     small-init training most neurons are such (p=3 nets use a few dozen of
     2000). The frozen share of the total contribution is logged
     (``TrainLog.pruned_share``): it bounds their effect on the output.
+
+    ``schedule="loss_adaptive"`` multiplies the step by ``L_0 / L`` (capped at
+    ``max_boost``), with L the previous epoch's mean loss, and stops when the
+    gradient-flow time ``sum of steps`` reaches that of the constant schedule
+    (``epochs * batches_per_epoch * lr``). While L ~ L_0 (the alignment phase)
+    nothing changes; in the late phase, where the loss decays like 1/t, the same
+    time is covered in a few epochs.
     """
 
     lr: float
@@ -70,6 +78,8 @@ class SGDConfig:
     loss: str = "exp"
     stop_loss: float | None = None
     prune_tol: float | None = None
+    schedule: str = "constant"
+    max_boost: float = 1e4
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -80,18 +90,22 @@ class SGDConfig:
         require(self.stop_loss is None or self.stop_loss > 0, "stop_loss", self.stop_loss, "None or a number > 0")
         require(self.prune_tol is None or 0 <= self.prune_tol < 1, "prune_tol", self.prune_tol,
                 "None or a number in [0, 1)")
+        require_choice("schedule", self.schedule, SCHEDULES)
+        require(self.max_boost >= 1, "max_boost", self.max_boost, "a number >= 1")
 
 
 @dataclass
 class TrainLog:
     """What training leaves behind: per-epoch ``log_loss`` and ``train_error``
-    (on the batches as they were visited), the number of ``steps`` taken, and
+    (on the batches as they were visited), the number of ``steps`` taken, the
+    gradient-flow time ``flow_time`` (sum of step sizes), and
     ``snapshots`` of ``(step, W (h,D), v (h,))`` at the requested steps."""
 
     log_loss: list[float] = field(default_factory=list)
     train_error: list[float] = field(default_factory=list)
     steps: int = 0
     snapshots: list[tuple[int, Tensor, Tensor]] = field(default_factory=list)
+    flow_time: float = 0.0
     active_neurons: int = 0
     pruned_share: float = 0.0
     pruned_at_epoch: int = -1
@@ -115,6 +129,8 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
     gen = torch.Generator().manual_seed(config.seed)
     wanted = sorted(set(int(s) for s in snapshot_steps))
     log = TrainLog(active_neurons=model.width)
+    flow_time_budget = config.epochs * math.ceil(n / batch) * config.lr
+    lr = config.lr
     active = torch.arange(model.width, device=model.W.device)
     work = model  # the units still trained; a subnet once pruned
 
@@ -136,12 +152,18 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
             scores, grad_W, grad_v = work.score_and_param_grads(
                 xb, lambda f: loss_slope(yb * f, config.loss) * yb / len(idx))
             margins[start:start + len(idx)] = yb * scores
+            step = min(lr, flow_time_budget - log.flow_time)
             with torch.no_grad():
-                work.W -= config.lr * grad_W
-                work.v -= config.lr * grad_v
+                work.W -= step * grad_W
+                work.v -= step * grad_v
+            log.flow_time += step
             log.steps += 1
+            seen = start + len(idx)
             if wanted:
                 snapshot()
+            if log.flow_time >= flow_time_budget * (1 - 1e-12):
+                break
+        margins = margins[:seen]  # all of them unless the time budget ended mid-epoch
         log.log_loss.append(log_mean_loss(margins, config.loss))
         log.train_error.append(float((margins <= 0).double().mean()))
         if config.prune_tol is not None and work is model and log.log_loss[-1] < log.log_loss[0] - math.log(10):
@@ -156,6 +178,10 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
             on_epoch(epoch, log)
         if config.stop_loss is not None and log.log_loss[-1] < math.log(config.stop_loss):
             break
+        if log.flow_time >= flow_time_budget * (1 - 1e-12):
+            break
+        if config.schedule == "loss_adaptive":
+            lr = config.lr * min(config.max_boost, math.exp(max(0.0, log.log_loss[0] - log.log_loss[-1])))
     if work is not model:
         model.write_back(active, work)
     return log

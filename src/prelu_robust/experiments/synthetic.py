@@ -18,13 +18,14 @@ import numpy as np
 import torch
 
 from ..attacks import L2Attack, robust_accuracy_curve, score_and_grad
+from ..subspace import CoordinateSpan, NeuronSpan, neuron_basis
 from ..device import choose_num_threads, resolve_device
 from ..data.gmm import MixtureSpec, sample_mixture
 from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
 from ..models import PReLUNet, ideal_classifier
 from ..progress import progress
 from ..store import ResultsStore, default_store
-from ..train import LOSSES, SGDConfig, train_sgd
+from ..train import LOSSES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice
 from .common import build_config, derive_seed
 
@@ -56,12 +57,18 @@ class SyntheticConfig:
     batch_size: int = 100
     epochs: int = 401
     repeats: int = 5
+    # the engine (see train.SGDConfig): same gradient-flow time, late phase in few epochs
+    schedule: str = "loss_adaptive"
+    prune_tol: float | None = 1e-6
+    # attacks and Algorithm 1 step with the neurons carrying >= surrogate_tol of the largest
+    # contribution, in their span; every verdict is evaluated with the full net
+    surrogate_tol: float = 1e-3
     # robust accuracy (models of the first alpha)
     eps_grid: tuple[float, ...] = _grid(0.0, 1.5, 15)
     attack_points: int = 20000
     attack_steps: int = 2000
     attack_step_size: float = 0.1
-    strong_restarts: int = 4
+    strong_restarts: int = 2
     # Algorithm 1
     dist_batches: int = 10
     dist_batch_size: int = 1000
@@ -87,6 +94,8 @@ class SyntheticConfig:
         for name in ("init_scale", "lr", "attack_step_size", "dist_step_size"):
             require(getattr(self, name) > 0, name, getattr(self, name), "a number > 0")
         require_choice("loss", self.loss, LOSSES)
+        require_choice("schedule", self.schedule, SCHEDULES)
+        require(0 < self.surrogate_tol < 1, "surrogate_tol", self.surrogate_tol, "a number in (0, 1)")
         require(len(self.eps_grid) >= 1 and all(e >= 0 for e in self.eps_grid), "eps_grid",
                 self.eps_grid, "a non-empty list of radii >= 0")
 
@@ -110,6 +119,7 @@ class SyntheticConfig:
             for name in ("eps_grid", "attack_points", "attack_steps", "attack_step_size", "strong_restarts"):
                 settings.pop(name)
         settings.update(p=float(p), alpha=self.alphas[alpha_index], attacked=attacked,
+                        attack_ideal=attacked and repeat == 0,  # the ideal's curve is drawn once
                         data_seed=derive_seed(self.seed, "data", alpha_index, repeat))
         settings.pop("seed")
         return settings
@@ -119,7 +129,7 @@ PROFILES: dict[str, SyntheticConfig] = {
     "paper": SyntheticConfig(),
     "ci": SyntheticConfig(
         dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=100,
-        alphas=_grid(0.01, 0.3, 4), repeats=2, attack_points=500, attack_steps=200, strong_restarts=2,
+        alphas=_grid(0.01, 0.3, 4), repeats=2, attack_points=500, attack_steps=200,
         dist_batches=2, dist_batch_size=200, dist_steps=200, top_neurons=100),
 }
 
@@ -142,7 +152,7 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
     net = PReLUNet(s["dim"], s["width"], p=s["p"]).init_small(
         s["init_scale"], torch.Generator().manual_seed(derive_seed(seed, "init"))).to(device)
     sgd = SGDConfig(lr=s["lr"], batch_size=s["batch_size"], epochs=s["epochs"], loss=s["loss"],
-                    seed=derive_seed(seed, "order"))
+                    schedule=s["schedule"], prune_tol=s["prune_tol"], seed=derive_seed(seed, "order"))
     log = train_sgd(net, x_train, y_train, sgd, show_progress=show_progress)
 
     W, v = net.W.detach(), net.v.detach()[0]
@@ -156,27 +166,41 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
     def ideal(x: torch.Tensor) -> torch.Tensor:
         return ideal_classifier(x, spec, s["p"])
 
+    # steps use the dominant neurons in their span; verdicts use the full net
+    dominant = torch.nonzero(contributions >= s["surrogate_tol"] * contributions.max()).squeeze(1)
+    surrogate = net.subnet(dominant)
+    basis = neuron_basis(surrogate, rank_tol=s["surrogate_tol"], extra=spec.centers().to(device))
+    step_space, exact_space = NeuronSpan(surrogate, basis.vectors), NeuronSpan(net, basis.vectors)
+    ideal_space = CoordinateSpan(ideal, basis.vectors, spec.n_clusters)
     distance = distance_to_ideal(
         score_and_grad(net), score_and_grad(ideal), x_train, n_batches=s["dist_batches"],
         batch_size=s["dist_batch_size"], steps=s["dist_steps"], step_size=s["dist_step_size"],
-        seed=derive_seed(seed, "sphere"))
+        seed=derive_seed(seed, "sphere"), spaces=(step_space, ideal_space), exact_net_space=exact_space)
     arrays = {
         "contributions": contributions[order].cpu().numpy().astype(np.float32),
         "cosines": cosines.cpu().numpy().astype(np.float32),
         "log_loss": np.asarray(log.log_loss), "train_error": np.asarray(log.train_error),
         "test_accuracy": np.asarray(test_accuracy), "steps": np.asarray(log.steps),
+        "flow_time": np.asarray(log.flow_time), "active_neurons": np.asarray(log.active_neurons),
+        "pruned_share": np.asarray(log.pruned_share), "surrogate_neurons": np.asarray(len(dominant)),
+        "basis_rank": np.asarray(basis.vectors.shape[1]), "basis_residual": np.asarray(basis.residual),
         "distance": np.asarray(distance.sup), "distance_per_batch": np.asarray(distance.per_batch),
         "distance_scale": np.asarray(distance.scale),
     }
     if s["attacked"]:
         x_att, y_att = x_test[: s["attack_points"]], y_test[: s["attack_points"]]
         common = dict(steps=s["attack_steps"], step_size=s["attack_step_size"])
-        for name, attack, target in (
-                ("robust_reference", L2Attack(**common), net),
-                ("robust_strong", L2Attack(**common, restarts=s["strong_restarts"], keep_best=True), net),
-                ("robust_ideal", L2Attack(**common), ideal)):
-            arrays[name] = robust_accuracy_curve(target, x_att, y_att, s["eps_grid"], attack,
-                                                 seed=derive_seed(seed, name)).numpy()
+        in_span = dict(space=step_space, exact_space=exact_space, chunk_size=20000)
+        arrays["robust_reference"] = robust_accuracy_curve(
+            net, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "reference"), **in_span).numpy()
+        arrays["robust_strong"] = robust_accuracy_curve(
+            net, x_att, y_att, s["eps_grid"], L2Attack(**common, restarts=s["strong_restarts"], keep_best=True),
+            seed=derive_seed(seed, "strong"), carry_broken=True, **in_span).numpy()
+        if s["attack_ideal"]:
+            centres = CoordinateSpan(ideal, spec.centers().T.to(device), spec.n_clusters)  # grad F is in span(mu_k)
+            arrays["robust_ideal"] = robust_accuracy_curve(
+                ideal, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "ideal"),
+                space=centres, chunk_size=20000).numpy()
     return arrays
 
 

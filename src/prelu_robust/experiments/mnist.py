@@ -1,0 +1,274 @@
+"""Section 5.2.1 (parity) and Appendix B (ten classes) on real MNIST.
+
+One *run* is a (p, repeat) pair: train a centred, input-normalised pReLU net
+(784 -> 500 -> n_class) with Adam, logging loss, accuracies and the hidden
+features' stable rank per epoch, then attack it with AutoAttack's APGD-CE at
+every radius and for Table 1. Each run is one store entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.mnist import N_CLASSES, SPLITS, ImageSplit, load_mnist
+from ..device import choose_num_threads, resolve_device
+from ..metrics import stable_rank
+from ..models import PReLUNet
+from ..progress import progress
+from ..store import ResultsStore, default_store
+from ..validation import require, require_choice
+from .common import build_config, derive_seed
+
+KIND = "mnist-run"
+
+#: Table 1: (norm, eps) pairs, attacked with APGD-CE ('standard': L1 uses 5 restarts).
+TABLE1 = (("Linf", 0.05), ("Linf", 0.1), ("L2", 1.0), ("L2", 2.0), ("L1", 5.0), ("L1", 10.0))
+
+
+def _grid(start: float, stop: float, num: int) -> tuple[float, ...]:
+    return tuple(round(float(v), 12) for v in np.linspace(start, stop, num))
+
+
+@dataclass(frozen=True)
+class MnistConfig:
+    """Every setting of the MNIST experiment (defaults: the paper's, ten classes)."""
+
+    n_class: int = 10
+    split: str = "paper"
+    n_train: int | None = None  # None: the whole training split
+    n_test: int | None = None
+    powers: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
+    width: int = 500
+    lr: float = 1e-3
+    batch_size: int = 1000
+    epochs: int = 51
+    repeats: int = 5
+    eps_grid: tuple[float, ...] = _grid(0.0, 0.2, 15)
+    attack_points: int | None = None  # None: the whole test split
+    table1: bool = True
+    attack_batch: int = 1000
+    correlation_points: int = 10000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_choice("n_class", self.n_class, N_CLASSES)
+        require_choice("split", self.split, SPLITS)
+        require(len(self.powers) >= 1 and all(p >= 1 for p in self.powers), "powers", self.powers,
+                "a non-empty list of exponents p >= 1")
+        for name in ("width", "batch_size", "epochs", "repeats", "attack_batch", "correlation_points"):
+            value = getattr(self, name)
+            require(isinstance(value, int) and value >= 1, name, value, "an integer >= 1")
+        for name in ("n_train", "n_test", "attack_points"):
+            value = getattr(self, name)
+            require(value is None or (isinstance(value, int) and value >= 1), name, value, "None or an integer >= 1")
+        require(self.lr > 0, "lr", self.lr, "a number > 0")
+        require(len(self.eps_grid) >= 1 and all(0 <= e <= 1 for e in self.eps_grid), "eps_grid", self.eps_grid,
+                "a non-empty list of Linf radii in [0, 1]")
+
+    def run_settings(self, p: float, repeat: int) -> dict[str, Any]:
+        settings = dataclasses.asdict(self)
+        for name in ("powers", "repeats", "correlation_points"):
+            settings.pop(name)
+        settings.update(p=float(p), run_seed=derive_seed(self.seed, "mnist", repeat))
+        settings.pop("seed")
+        return settings
+
+
+PROFILES: dict[str, MnistConfig] = {
+    "paper": MnistConfig(),
+    "ci": MnistConfig(n_train=5000, n_test=1000, epochs=8, repeats=2, eps_grid=_grid(0.0, 0.2, 8),
+                      attack_points=300, correlation_points=1000),
+}
+
+
+def make_config(profile: str = "ci", **overrides: Any) -> MnistConfig:
+    return build_config(PROFILES, profile, overrides)
+
+
+def load_data(config: MnistConfig, data_root: str | None = None) -> ImageSplit:
+    data = load_mnist(config.split, config.n_class, data_root)
+    n_train, n_test = config.n_train or len(data.y_train), config.n_test or len(data.y_test)
+    return ImageSplit(data.x_train[:n_train], data.y_train[:n_train], data.x_test[:n_test], data.y_test[:n_test])
+
+
+# -- one run --------------------------------------------------------------------
+def _evaluate(net: PReLUNet, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -> tuple[float, float, torch.Tensor]:
+    """Loss, accuracy and hidden features (n, width) in one pass."""
+    losses, correct, feats = 0.0, 0, []
+    with torch.no_grad():
+        for s in range(0, len(y), chunk):
+            h = net.features(x[s:s + chunk])
+            logits = h @ net.v.T + net.b
+            losses += float(torch.nn.functional.cross_entropy(logits, y[s:s + chunk], reduction="sum"))
+            correct += int((logits.argmax(1) == y[s:s + chunk]).sum())
+            feats.append(h)
+    return losses / len(y), correct / len(y), torch.cat(feats)
+
+
+def train_run(s: dict[str, Any], data: ImageSplit, device: torch.device, show_progress: bool = True):
+    """Adam on cross-entropy from the reference initialisation; per-epoch statistics."""
+    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    x_test, y_test = data.x_test.to(device), data.y_test.to(device)
+    gen = torch.Generator().manual_seed(derive_seed(s["run_seed"], "init"))
+    net = PReLUNet(x_train.shape[1], s["width"], p=s["p"], out_dim=s["n_class"], normalize_input=True,
+                   center=x_train.mean(0), bias=True).init_reference_mnist(gen).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=s["lr"])
+    order_gen = torch.Generator().manual_seed(derive_seed(s["run_seed"], "order"))
+    history = {k: [] for k in ("train_loss", "train_accuracy", "test_accuracy", "stable_rank")}
+    n = len(y_train)
+    for _ in progress(range(s["epochs"]), desc=f"train p={s['p']:g}", enabled=show_progress):
+        order = torch.randperm(n, generator=order_gen).to(device)
+        for start in range(0, n, s["batch_size"]):
+            idx = order[start:start + s["batch_size"]]
+            loss = torch.nn.functional.cross_entropy(net(x_train[idx]), y_train[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        train_loss, train_acc, features = _evaluate(net, x_train, y_train)
+        history["train_loss"].append(train_loss)
+        history["train_accuracy"].append(train_acc)
+        history["test_accuracy"].append(_evaluate(net, x_test, y_test)[1])
+        history["stable_rank"].append(stable_rank(features))
+    return net.eval(), {k: np.asarray(v) for k, v in history.items()}
+
+
+def apgd_ce(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, norm: str, eps: float, seed: int,
+            batch_size: int, device: torch.device) -> torch.Tensor:
+    """AutoAttack's APGD-CE ('standard' version: 100 iterations; 1 restart for
+    Linf/L2, 5 for L1). Returns which points (n,) bool stay correct."""
+    from pyautoattack import AutoAttack
+
+    if eps == 0 or len(y) == 0:
+        with torch.no_grad():
+            return net(x).argmax(1) == y
+    attack = AutoAttack(net, norm=norm, eps=eps, version="standard", device=str(device), seed=seed)
+    attack.attacks_to_run = ["apgd-ce"]
+    attack.verbose = False
+    x_adv, _ = attack.run_standard_evaluation(x, y, batch_size=batch_size)
+    with torch.no_grad():
+        return torch.cat([net(x_adv[s:s + batch_size]).argmax(1) == y[s:s + batch_size]
+                          for s in range(0, len(y), batch_size)])
+
+
+def robust_curve(net, x, y, eps_grid, seed, batch_size, device) -> np.ndarray:
+    """Linf APGD-CE accuracy at each radius. A point broken at a smaller radius is
+    broken at every larger one (its adversarial example stays admissible), so
+    only the survivors of the previous radius are attacked; radius 0 is clean."""
+    order = np.argsort(eps_grid)
+    alive = torch.ones(len(y), dtype=torch.bool, device=x.device)
+    accuracy = np.zeros(len(eps_grid))
+    for i in order:
+        idx = torch.nonzero(alive).squeeze(1)
+        kept = apgd_ce(net, x[idx], y[idx], "Linf", float(eps_grid[i]), seed + int(i), batch_size, device)
+        alive[idx[~kept]] = False
+        accuracy[i] = float(alive.double().mean())
+    return accuracy
+
+
+def compute_run(s: dict[str, Any], data: ImageSplit, device: torch.device, show_progress: bool = True) -> dict[str, np.ndarray]:
+    start = time.perf_counter()
+    net, history = train_run(s, data, device, show_progress)
+    train_seconds = time.perf_counter() - start
+    for param in net.parameters():
+        param.requires_grad_(False)
+    n_attack = s["attack_points"] or len(data.y_test)
+    x, y = data.x_test[:n_attack].to(device), data.y_test[:n_attack].to(device)
+    seed = derive_seed(s["run_seed"], "attack") % (2**31)
+    arrays = dict(history)
+    arrays["robust_accuracy"] = robust_curve(net, x, y, s["eps_grid"], seed, s["attack_batch"], device)
+    if s["table1"]:
+        arrays["table1"] = np.array([float(apgd_ce(net, x, y, norm, eps, seed + 100 + i, s["attack_batch"],
+                                                   device).double().mean())
+                                     for i, (norm, eps) in enumerate(TABLE1)])
+    arrays["train_seconds"] = np.asarray(train_seconds)
+    arrays["attack_seconds"] = np.asarray(time.perf_counter() - start - train_seconds)
+    return arrays
+
+
+# -- the figure -----------------------------------------------------------------
+@dataclass
+class MnistResults:
+    """P = len(powers), R = repeats, T = epochs, E = len(eps_grid).
+
+    ``train_loss``, ``train_accuracy``, ``test_accuracy``, ``stable_rank``: (P, R, T);
+    ``robust_accuracy``: (P, R, E); ``table1``: (P, R, 6) or None;
+    ``correlation``: (m, m) cosine matrix of centred, normalised training digits
+    sorted by digit, block-averaged to at most 500 x 500.
+    """
+
+    config: MnistConfig
+    profile: str
+    train_loss: np.ndarray
+    train_accuracy: np.ndarray
+    test_accuracy: np.ndarray
+    stable_rank: np.ndarray
+    robust_accuracy: np.ndarray
+    table1: np.ndarray | None
+    correlation: np.ndarray
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    runs_computed: int = 0
+    runs_total: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def correlation_image(x: torch.Tensor, digits: torch.Tensor, size: int = 500) -> np.ndarray:
+    """Cosines between centred, normalised images sorted by digit (m, m), block-averaged
+    to at most ``size`` x ``size`` so the panel is one small image."""
+    order = torch.argsort(digits, stable=True)
+    z = x[order] - x.mean(0)
+    z = z / z.norm(dim=1, keepdim=True)
+    m = len(z)
+    block = max(1, -(-m // size))
+    cos = z @ z.T
+    cut = (m // block) * block
+    pooled = cos[:cut, :cut].reshape(cut // block, block, cut // block, block).mean((1, 3))
+    return pooled.numpy().astype(np.float16)
+
+
+def run(config: MnistConfig, profile: str = "custom", *, store: ResultsStore | None = None, device: str = "auto",
+        force: bool = False, data_root: str | None = None, show_progress: bool = True) -> MnistResults:
+    store = store or default_store(profile)
+    dev = resolve_device(device)
+    if dev.type == "cpu":
+        choose_num_threads()
+    data = load_data(config, data_root)
+    P, R = len(config.powers), config.repeats
+    fields = {k: [[None] * R for _ in range(P)] for k in
+              ("train_loss", "train_accuracy", "test_accuracy", "stable_rank", "robust_accuracy", "table1")}
+    wall = cpu = 0.0
+    computed = 0
+    meta: dict[str, Any] = {}
+    runs = [(pi, p, r) for pi, p in enumerate(config.powers) for r in range(R)]
+    for pi, p, r in progress(runs, desc="runs", enabled=show_progress):
+        settings = config.run_settings(p, r)
+        arrays, meta = store.get_or_compute(KIND, settings, lambda: compute_run(settings, data, dev, show_progress),
+                                            force=force)
+        wall, cpu, computed = wall + meta["wall_s"], cpu + meta["cpu_s"], computed + meta["computed_now"]
+        for k in fields:
+            fields[k][pi][r] = arrays.get(k)
+    stacked = {k: np.asarray(v, dtype=float) for k, v in fields.items() if k != "table1"}
+    table1 = np.asarray(fields["table1"], dtype=float) if config.table1 else None
+    full = load_mnist(config.split, 10, data_root)  # digits for sorting the correlation panel
+    m = min(config.correlation_points, len(data.y_train))
+    correlation = correlation_image(data.x_train[:m], full.y_train[:m])
+    provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
+    return MnistResults(config, profile, table1=table1, correlation=correlation, wall_s=wall, cpu_s=cpu,
+                        runs_computed=computed, runs_total=len(runs), provenance=provenance, **stacked)
+
+
+def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, MnistConfig]:
+    """``auto`` picks ``paper`` when all its runs are stored, else ``ci``."""
+    if profile == "auto":
+        paper = make_config("paper", **overrides)
+        paper_store = store or default_store("paper")
+        if all(paper_store.has(KIND, paper.run_settings(p, r)) for p in paper.powers for r in range(paper.repeats)):
+            return "paper", paper
+        profile = "ci"
+    return profile, make_config(profile, **overrides)
