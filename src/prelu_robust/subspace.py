@@ -139,3 +139,40 @@ class CoordinateSpan:
             return f.detach(), grad @ self.rows
 
         return model
+
+
+def merge_neurons(net: PReLUNet, cos_tol: float = 1e-3) -> PReLUNet:
+    """A smaller net whose units are groups of neurons pointing the same way.
+
+    A unit is ``|v_j| ||w_j|| sign(v_j) relu(<x, w_j/||w_j||>)^p`` (1-homogeneous
+    in w), so neurons with equal directions and equal signs of v add up exactly.
+    Neurons whose cosine with a group's leading neuron exceeds ``1 - cos_tol``
+    join it (greedily, largest contribution first); a group becomes one unit of
+    norm 1 along its contribution-weighted mean direction. After small-init
+    training a p=1 net's hundreds of neurons collapse to a handful: a cheap
+    surrogate to steer attack steps, never to judge them.
+    """
+    net._check_plain()
+    W, v = net.W.detach(), net.v.detach()[0]
+    contributions = v.abs() * W.norm(dim=1)
+    directions = W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    leaders: list[int] = []
+    group = torch.empty(len(v), dtype=torch.long)
+    for j in torch.argsort(contributions, descending=True).tolist():
+        for g, lead in enumerate(leaders):
+            if v[j] * v[lead] > 0 and float(directions[j] @ directions[lead]) > 1 - cos_tol:
+                group[j] = g
+                break
+        else:
+            group[j] = len(leaders)
+            leaders.append(j)
+    k = len(leaders)
+    summed = torch.zeros(k, W.shape[1], dtype=W.dtype).index_add_(0, group, directions * contributions[:, None])
+    weight = torch.zeros(k, dtype=W.dtype).index_add_(0, group, contributions * torch.sign(v))
+    merged = PReLUNet(W.shape[1], k, net.p, bias=net.b is not None).to(W.device, W.dtype)
+    with torch.no_grad():
+        merged.W.copy_(summed / summed.norm(dim=1, keepdim=True))
+        merged.v.copy_(weight[None, :])
+        if net.b is not None:
+            merged.b.copy_(net.b)
+    return merged

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..attacks import L2Attack, robust_accuracy_curve, score_and_grad
-from ..subspace import CoordinateSpan, NeuronSpan, neuron_basis
+from ..subspace import CoordinateSpan, NeuronSpan, merge_neurons, neuron_basis
 from ..device import choose_num_threads, resolve_device
 from ..data.gmm import MixtureSpec, sample_mixture
 from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
@@ -61,7 +61,8 @@ class SyntheticConfig:
     schedule: str = "loss_adaptive"
     prune_tol: float | None = 1e-6
     # attacks and Algorithm 1 step with the neurons carrying >= surrogate_tol of the largest
-    # contribution, in their span; every verdict is evaluated with the full net
+    # contribution, merged when their cosine exceeds 1 - surrogate_tol, in their span;
+    # every verdict is evaluated with the full net
     surrogate_tol: float = 1e-3
     # robust accuracy (models of the first alpha)
     eps_grid: tuple[float, ...] = _grid(0.0, 1.5, 15)
@@ -166,9 +167,9 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
     def ideal(x: torch.Tensor) -> torch.Tensor:
         return ideal_classifier(x, spec, s["p"])
 
-    # steps use the dominant neurons in their span; verdicts use the full net
+    # steps use the dominant neurons, merged by direction, in their span; verdicts use the full net
     dominant = torch.nonzero(contributions >= s["surrogate_tol"] * contributions.max()).squeeze(1)
-    surrogate = net.subnet(dominant)
+    surrogate = merge_neurons(net.subnet(dominant), cos_tol=s["surrogate_tol"])
     basis = neuron_basis(surrogate, rank_tol=s["surrogate_tol"], extra=spec.centers().to(device))
     step_space, exact_space = NeuronSpan(surrogate, basis.vectors), NeuronSpan(net, basis.vectors)
     ideal_space = CoordinateSpan(ideal, basis.vectors, spec.n_clusters)
@@ -182,7 +183,7 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
         "log_loss": np.asarray(log.log_loss), "train_error": np.asarray(log.train_error),
         "test_accuracy": np.asarray(test_accuracy), "steps": np.asarray(log.steps),
         "flow_time": np.asarray(log.flow_time), "active_neurons": np.asarray(log.active_neurons),
-        "pruned_share": np.asarray(log.pruned_share), "surrogate_neurons": np.asarray(len(dominant)),
+        "pruned_share": np.asarray(log.pruned_share), "surrogate_neurons": np.asarray(surrogate.width),
         "basis_rank": np.asarray(basis.vectors.shape[1]), "basis_residual": np.asarray(basis.residual),
         "distance": np.asarray(distance.sup), "distance_per_batch": np.asarray(distance.per_batch),
         "distance_scale": np.asarray(distance.scale),

@@ -1,0 +1,96 @@
+"""MNIST on the real files (../shared/data or data/), with a small subset for attacks."""
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from prelu_robust import ParameterError
+from prelu_robust.data import mnist as mnist_data
+from prelu_robust.experiments import mnist
+from prelu_robust.store import ResultsStore
+
+MD5 = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+       "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+       "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+       "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}
+
+TINY = dict(n_train=2000, n_test=400, powers=[1, 3], repeats=1, epochs=3, eps_grid=[0.0, 0.05, 0.1, 0.2],
+            attack_points=100, table1=False, correlation_points=200)
+
+
+@pytest.fixture(scope="module")
+def paper_split():
+    return mnist_data.load_mnist("paper", 10)
+
+
+def test_raw_files_have_the_canonical_checksums(paper_split):
+    raw = mnist_data.data_root() / "MNIST" / "raw"
+    for name, md5 in MD5.items():
+        assert hashlib.md5((raw / name).read_bytes()).hexdigest() == md5
+
+
+def test_paper_and_official_splits(paper_split):
+    d = paper_split
+    assert d.x_train.shape == (50000, 784) and d.x_test.shape == (10000, 784)
+    assert 0.0 <= float(d.x_train.min()) and float(d.x_train.max()) <= 1.0
+    assert torch.bincount(d.y_train, minlength=10).sum() == 50000
+    official = mnist_data.load_mnist("official", 10)
+    assert official.x_train.shape == (60000, 784) and official.x_test.shape == (10000, 784)
+    assert torch.bincount(official.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    # the paper's test split is training images 50,000-59,999
+    assert torch.equal(d.x_test, official.x_train[50000:]) and torch.equal(d.y_train, official.y_train[:50000])
+    parity = mnist_data.load_mnist("paper", 2)
+    assert torch.equal(parity.y_train, d.y_train % 2)
+
+
+@pytest.mark.parametrize("kwargs, name", [(dict(split="test"), "split"), (dict(n_class=5), "n_class")])
+def test_unknown_split_or_n_class_is_refused(kwargs, name):
+    with pytest.raises(ParameterError, match=name):
+        mnist_data.load_mnist(**kwargs)
+    with pytest.raises(ParameterError, match=name):
+        mnist.make_config("ci", **kwargs)
+
+
+def test_missing_dataset_says_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRELU_ROBUST_SHARED_DATA", str(tmp_path / "nothing"))
+    monkeypatch.setattr("torchvision.datasets.MNIST.mirrors", ["http://127.0.0.1:9/"])
+    with pytest.raises(mnist_data.DatasetMissingError, match="Put the four original files"):
+        mnist_data.load_mnist(root=tmp_path / "empty")
+
+
+def test_model_shapes_and_reference_init():
+    cfg = mnist.make_config("ci", **TINY)
+    data = mnist.load_data(cfg)
+    net, history = mnist.train_run(cfg.run_settings(1.0, 0), data, torch.device("cpu"), show_progress=False)
+    assert net.W.shape == (500, 784) and net.v.shape == (10, 500) and net.b.shape == (10,)
+    assert net(data.x_test[:7]).shape == (7, 10)
+    assert set(history) == {"train_loss", "train_accuracy", "test_accuracy", "stable_rank"}
+    assert all(len(v) == 3 for v in history.values())
+    assert history["test_accuracy"][-1] > 0.5  # far above chance after six Adam steps
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory):
+    cfg = mnist.make_config("ci", **TINY)
+    store = ResultsStore(tmp_path_factory.mktemp("mnist"))
+    return cfg, store, mnist.run(cfg, "ci", store=store, device="cpu", show_progress=False)
+
+
+def test_robust_accuracy_is_at_most_clean_and_monotone(tiny_results):
+    _, _, r = tiny_results
+    assert r.robust_accuracy.shape == (2, 1, 4)
+    for curve in r.robust_accuracy.reshape(-1, 4):
+        assert (np.diff(curve) <= 0).all()
+    assert r.robust_accuracy[0, 0, -1] < r.robust_accuracy[0, 0, 0]  # the attack does something
+    assert r.correlation.shape == (200, 200)
+
+
+def test_same_seed_same_numbers(tiny_results, tmp_path):
+    cfg, store, r = tiny_results
+    again = mnist.run(cfg, "ci", store=store, device="cpu", show_progress=False)
+    assert again.runs_computed == 0
+    fresh = mnist.run(cfg, "ci", store=ResultsStore(tmp_path), device="cpu", show_progress=False)
+    assert np.array_equal(fresh.robust_accuracy, r.robust_accuracy)
+    assert np.array_equal(fresh.test_accuracy, r.test_accuracy)

@@ -1,0 +1,98 @@
+"""The span engine against the full space: exact where it claims to be."""
+
+import pytest
+import torch
+
+from prelu_robust.attacks import L2Attack, robust_accuracy_curve, score_and_grad
+from prelu_robust.data.gmm import MixtureSpec, sample_mixture
+from prelu_robust.metrics import distance_to_ideal
+from prelu_robust.models import PReLUNet, ideal_classifier
+from prelu_robust.subspace import CoordinateSpan, FullSpace, NeuronSpan, neuron_basis
+
+EPS = [0.0, 0.3, 0.6, 0.9]
+
+
+def _double(net):
+    return net.subnet(torch.arange(net.width)).double()
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0])
+def test_span_attack_from_zero_equals_the_full_space_attack(trained_nets, p):
+    nets, _, test = trained_nets
+    net = _double(nets[p])
+    x, y = test.x[:200].double(), test.y[:200].double()
+    basis = neuron_basis(net).vectors
+    attack = L2Attack(steps=60)
+    full = robust_accuracy_curve(net, x, y, EPS, attack)
+    span = robust_accuracy_curve(net, x, y, EPS, attack, space=NeuronSpan(net, basis))
+    assert torch.equal(full, span)
+
+
+def test_span_scores_are_exact_off_the_span(trained_nets):
+    """Points x0 + S a + s u with u orthogonal to S: the span model gives f exactly."""
+    nets, _, test = trained_nets
+    net = _double(nets[3.0])
+    basis = neuron_basis(net, rank_tol=1e-2).vectors  # truncated on purpose
+    space = NeuronSpan(net, basis)
+    gen = torch.Generator().manual_seed(0)
+    delta = torch.randn(50, net.W.shape[1], generator=gen, dtype=torch.float64)
+    a, s, u = space.split(delta)
+    x0 = test.x[:50].double()
+    f_span, _ = space.bind(x0, u)(a, s)
+    assert torch.allclose(f_span, net(x0 + delta), rtol=1e-10, atol=1e-12)
+
+
+def test_surrogate_steps_keep_exact_verdicts(trained_nets):
+    """A strong attack steered by a few neurons, judged by the full net, never reports
+    more robustness than the clean accuracy and finds what the full attack finds here."""
+    nets, _, test = trained_nets
+    net = nets[3.0]
+    x, y = test.x[:300], test.y[:300]
+    contributions = net.v.detach().abs()[0] * net.W.detach().norm(dim=1)
+    surrogate = net.subnet(torch.nonzero(contributions >= 1e-3 * contributions.max()).squeeze(1))
+    basis = neuron_basis(surrogate, rank_tol=1e-3).vectors
+    attack = L2Attack(steps=100, restarts=2, keep_best=True)
+    fast = robust_accuracy_curve(net, x, y, EPS, attack, space=NeuronSpan(surrogate, basis),
+                                 exact_space=NeuronSpan(net, basis), carry_broken=True)
+    full = robust_accuracy_curve(net, x, y, EPS, attack)
+    assert (fast[1:] - full[1:]).abs().max() <= 0.02
+
+
+def test_distance_in_the_span_matches_the_full_space(ci_spec, trained_nets):
+    nets, train, _ = trained_nets
+    net = _double(nets[3.0])
+    F = lambda x: ideal_classifier(x, ci_spec, 3.0)  # noqa: E731
+    x_data = train.x[:500].double()
+    settings = dict(n_batches=1, batch_size=64, steps=150, step_size=0.01, seed=3)
+    full = distance_to_ideal(score_and_grad(net), score_and_grad(F), x_data, **settings)
+    basis = neuron_basis(net, extra=torch.eye(ci_spec.n_clusters, ci_spec.dim)).vectors
+    span = distance_to_ideal(score_and_grad(net), score_and_grad(F), x_data, **settings,
+                             spaces=(NeuronSpan(net, basis), CoordinateSpan(F, basis, ci_spec.n_clusters)))
+    assert span.scale == full.scale
+    assert span.sup == pytest.approx(full.sup, rel=1e-6)
+
+
+def test_full_space_wraps_any_classifier():
+    spec = MixtureSpec(dim=20, n_clusters=4, n_positive=2, alpha=0.1)
+    data = sample_mixture(spec, 100, seed=0)
+    F = lambda x: ideal_classifier(x, spec, 1.0)  # noqa: E731
+    space = FullSpace(score_and_grad(F), spec.dim)
+    a, s, u = space.split(torch.zeros(100, spec.dim))
+    f, grad = space.bind(data.x)(a, s)
+    assert torch.equal(f, F(data.x)) and grad.shape == (100, spec.dim)
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0])
+def test_merging_neurons_with_equal_directions_is_exact(p):
+    from prelu_robust.subspace import merge_neurons
+
+    gen = torch.Generator().manual_seed(0)
+    base = torch.randn(3, 8, generator=gen, dtype=torch.float64)
+    net = PReLUNet(8, 6, p=p).double()
+    with torch.no_grad():  # neurons 0,1 share a direction, 2,3 too (scaled), 4,5 opposite signs of v
+        net.W.copy_(torch.stack([base[0], 2 * base[0], base[1], 0.5 * base[1], base[2], base[2]]))
+        net.v.copy_(torch.tensor([[1.0, 0.5, -2.0, -1.0, 1.0, -3.0]], dtype=torch.float64))
+    merged = merge_neurons(net, cos_tol=1e-9)
+    assert merged.width == 4
+    x = torch.randn(30, 8, generator=gen, dtype=torch.float64)
+    assert torch.allclose(merged(x), net(x), rtol=1e-12, atol=1e-12)
