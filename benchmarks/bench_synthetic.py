@@ -125,7 +125,7 @@ def main() -> None:
                f"{THREADS} torch thread(s); {time.strftime('%Y-%m-%d %H:%M %Z')}. CPU seconds (process time).\n")
     out.append("## Per unit of work\n")
     out.append("| unit | reference (CPU-s) | engine (CPU-s) | speed-up |\n|---|---|---|---|")
-    out += [f"| {r[0]} | {r[1]:.4f} | {r[2]:.4f} | {r[3]:.0f}x |" for r in rows]
+    out += [f"| {r[0]} | {r[1]:.4f} | {r[2]:.4f} | {r[3]:.1f}x |" for r in rows]
     out.append("\n## End to end, one attacked run (p=3, alpha=0.01)\n")
     out.append(f"- reference: {ref_train:.0f} CPU-s training ("
                + ("measured, benchmarks/reference_runs.py" if reference_net is not None else "401 epochs x per-epoch")

@@ -36,16 +36,25 @@ def built_book(tmp_path_factory):
 
 def test_every_page_is_built(built_book):
     assert (built_book / "index.html").is_file()
-    for page in ("book/intro", "book/theory", "book/paper_vs_reproduction", "executed/synthetic_gmm",
-                 "executed/synthetic_gmm_k20", "executed/reproducibility"):
+    for page in ("book/intro", "book/theory", "book/paper_vs_reproduction", "book/references",
+                 "executed/neuron_alignment", "executed/synthetic_gmm", "executed/synthetic_gmm_k20",
+                 "executed/synthetic_gmm_paper", "executed/synthetic_gmm_k20_paper", "executed/mnist_parity",
+                 "executed/mnist_digits", "executed/reproducibility"):
         assert (built_book / f"{page}.html").is_file(), page
 
 
 def test_figure_pages_state_their_profile_and_show_the_figure(built_book):
-    for page, title in (("synthetic_gmm", "Synthetic data"), ("synthetic_gmm_k20", "K = 20")):
+    for page, title, marker in (("synthetic_gmm", "Synthetic data", "MV25"), ("synthetic_gmm_k20", "K = 20", "MV25"),
+                                ("mnist_parity", "MNIST parity", "stable rank"),
+                                ("mnist_digits", "ten classes", "Table 1")):
         html = (built_book / "executed" / f"{page}.html").read_text()
         assert "Produced with the <strong>ci</strong> profile" in html
-        assert title in html and "<img" in html and "MV25" in html
+        assert title in html and "<img" in html and marker in html
+
+
+def test_alignment_page_shows_snapshots_phases_and_animation(built_book):
+    html = (built_book / "executed" / "neuron_alignment.html").read_text()
+    assert html.count("<img") >= 2 and "animation" in html.lower() and "max angle" in html
 
 
 def test_reproducibility_page_reports_execution_times(built_book):

@@ -41,7 +41,20 @@ class FullSpace:
         return lambda a, s: self.oracle(x0 + a)
 
 
-class NeuronSpan:
+class _Span:
+    """Points ``x0 + S a + s u`` for an orthonormal basis ``self.basis`` (D, r)."""
+
+    basis: Tensor
+
+    def split(self, delta: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Coordinates ``a`` (n, r), orthogonal norm ``s`` (n,) and direction ``u`` (n, D) of delta."""
+        a = delta @ self.basis
+        orth = delta - a @ self.basis.T
+        s = orth.norm(dim=1)
+        return a, s, orth / s.clamp_min(1e-30)[:, None]
+
+
+class NeuronSpan(_Span):
     """A plain :class:`PReLUNet` on points ``x0 + S a + s u`` (see module docstring)."""
 
     def __init__(self, net: PReLUNet, basis: Tensor) -> None:
@@ -53,13 +66,6 @@ class NeuronSpan:
         self.coef = net.v.detach()[0] * self.W.norm(dim=1).pow(1.0 - net.p)
         self.bias = 0.0 if net.b is None else net.b.detach()
         self.p = net.p
-
-    def split(self, delta: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        """Coordinates ``a`` (n, r), orthogonal norm ``s`` (n,) and direction ``u`` (n, D) of delta."""
-        a = delta @ self.basis
-        orth = delta - a @ self.basis.T
-        s = orth.norm(dim=1)
-        return a, s, orth / s.clamp_min(1e-30)[:, None]
 
     def bind(self, x0: Tensor, u: Tensor | None = None) -> BoundModel:
         z0 = x0 @ self.W.T
@@ -108,7 +114,7 @@ def neuron_basis(net: PReLUNet, rank_tol: float = 0.0, extra: Tensor | None = No
     return Basis(q.to(W.dtype), residual)
 
 
-class CoordinateSpan:
+class CoordinateSpan(_Span):
     """Any classifier of the first ``k`` coordinates (e.g. F, F^(p) of the
     mixture, whose centres are e_1..e_K) on points ``x0 + S a + s u``; its
     gradient is taken by autograd in R^k."""
@@ -117,12 +123,6 @@ class CoordinateSpan:
         self.classifier, self.basis, self.k = classifier, basis, k
         self.dim = basis.shape[1]
         self.rows = basis[:k]  # (k, r): e_i^T S
-
-    def split(self, delta: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        a = delta @ self.basis
-        orth = delta - a @ self.basis.T
-        s = orth.norm(dim=1)
-        return a, s, orth / s.clamp_min(1e-30)[:, None]
 
     def bind(self, x0: Tensor, u: Tensor | None = None) -> BoundModel:
         head0 = x0[:, : self.k]
