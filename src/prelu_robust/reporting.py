@@ -99,9 +99,11 @@ def synthetic_summary(r: SyntheticResults) -> str:
         if beyond.any():
             strong = r.robust_strong[pi].mean(0)[beyond].max()
             ref = r.robust_reference[pi].mean(0)[beyond].max()
+            weak = [name for name, value in (("reference", ref), ("strong", strong)) if value > bound + 1e-9]
             facts.append(f"- p={p:g}: largest accuracy at eps >= sqrt(2)/2: reference {ref:.3f}, strong "
                          f"{strong:.3f}; the MV25 bound is {bound:.2f}"
-                         + (" - the reference attack is too weak there." if ref > bound + 1e-9 else "."))
+                         + (f" - the {' and '.join(weak)} attack{'s are' if len(weak) > 1 else ' is'} too weak there "
+                            "(every curve is an upper bound on the true robust accuracy)." if weak else "."))
     facts.append(f"- clean test accuracy: min {r.test_accuracy.min():.4f} over all runs.")
     out += facts + [""]
 
