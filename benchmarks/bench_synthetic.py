@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -29,7 +28,12 @@ from prelu_robust.experiments.common import derive_seed  # noqa: E402
 from prelu_robust.metrics import cosine_matrix, distance_to_ideal, neuron_contributions  # noqa: E402
 from prelu_robust.models import PReLUNet, ideal_classifier  # noqa: E402
 from prelu_robust.store import default_store  # noqa: E402
-from prelu_robust.subspace import CoordinateSpan, NeuronSpan, merge_neurons, neuron_basis  # noqa: E402
+from prelu_robust.subspace import (  # noqa: E402
+    CoordinateSpan,
+    NeuronSpan,
+    merge_neurons,
+    neuron_basis,
+)
 from prelu_robust.train import SGDConfig, train_sgd  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -120,7 +124,7 @@ def main() -> None:
     entry = store.path(synthetic.KIND, s)
     engine_run = json.loads((entry / "meta.json").read_text())["cpu_s"] if (entry / "meta.json").is_file() else None
 
-    out.append(f"# Benchmark: reference algorithm versus engine (Section 5.1, paper size)\n")
+    out.append("# Benchmark: reference algorithm versus engine (Section 5.1, paper size)\n")
     out.append(f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                f"{THREADS} torch thread(s); {time.strftime('%Y-%m-%d %H:%M %Z')}. CPU seconds (process time).\n")
     out.append("## Per unit of work\n")

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 
 import torch
+from reference import ReferenceNet, train_reference
 
+from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import derive_seed
-from prelu_robust.data.gmm import MixtureSpec, sample_mixture
-
-from reference import ReferenceNet, train_reference
 
 CACHE = Path(__file__).resolve().parent / "cache"
 

@@ -44,7 +44,6 @@ n_snapshots = None  # log-spaced snapshots (animation frames)
 seed = None
 
 # %%
-import numpy as np
 from IPython.display import HTML, Markdown, display
 
 from prelu_robust import plots

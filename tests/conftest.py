@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from prelu_robust.experiments import synthetic
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
+from prelu_robust.experiments import synthetic
 from prelu_robust.models import PReLUNet
 from prelu_robust.train import SGDConfig, train_sgd
 

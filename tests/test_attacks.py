@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from prelu_robust.attacks import (L2Attack, random_in_ball, reference_attack, robust_accuracy_curve,
-                                  score_and_grad, strong_attack)
+from prelu_robust.attacks import (
+    L2Attack,
+    random_in_ball,
+    reference_attack,
+    robust_accuracy_curve,
+    score_and_grad,
+    strong_attack,
+)
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.models import class_average_classifier, subclass_classifier
 

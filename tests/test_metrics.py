@@ -4,8 +4,13 @@ import pytest
 import torch
 
 from prelu_robust.attacks import score_and_grad
-from prelu_robust.metrics import (cosine_matrix, distance_to_ideal, least_squares_scale,
-                                  neuron_contributions, stable_rank)
+from prelu_robust.metrics import (
+    cosine_matrix,
+    distance_to_ideal,
+    least_squares_scale,
+    neuron_contributions,
+    stable_rank,
+)
 
 
 def test_distance_of_a_classifier_to_a_multiple_of_itself_is_zero():

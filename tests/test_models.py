@@ -1,12 +1,16 @@
-import math
 
 import pytest
 import torch
 
 from prelu_robust import ParameterError
 from prelu_robust.data.gmm import MixtureSpec
-from prelu_robust.models import (PReLUNet, bayes_log_odds, class_average_classifier, ideal_classifier,
-                                 subclass_classifier)
+from prelu_robust.models import (
+    PReLUNet,
+    bayes_log_odds,
+    class_average_classifier,
+    ideal_classifier,
+    subclass_classifier,
+)
 
 SPEC = MixtureSpec(dim=5, n_clusters=4, n_positive=2, alpha=0.1)
 

@@ -10,8 +10,13 @@ configuration), :mod:`experiments` (compose the core, read/write the store),
 __version__ = "0.1.0"
 
 from .data.gmm import MixtureSpec, Samples, sample_mixture
-from .models import (PReLUNet, bayes_log_odds, class_average_classifier, ideal_classifier,
-                     subclass_classifier)
+from .models import (
+                     PReLUNet,
+                     bayes_log_odds,
+                     class_average_classifier,
+                     ideal_classifier,
+                     subclass_classifier,
+)
 from .validation import ParameterError
 
 __all__ = [

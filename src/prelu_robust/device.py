@@ -26,6 +26,14 @@ def resolve_device(device: str = "auto") -> torch.device:
     return resolved
 
 
+def compute_device(device: str = "auto") -> torch.device:
+    """:func:`resolve_device`, with the CPU thread count chosen by measurement."""
+    resolved = resolve_device(device)
+    if resolved.type == "cpu":
+        choose_num_threads()
+    return resolved
+
+
 @functools.cache
 def choose_num_threads(max_threads: int | None = None) -> int:
     """Time the workload's typical matrix product at each thread count and keep

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .metrics import neuron_contributions
 from .models import PReLUNet
 
 Tensor = torch.Tensor
@@ -100,7 +101,7 @@ def neuron_basis(net: PReLUNet, rank_tol: float = 0.0, extra: Tensor | None = No
     ``extra`` (m, D) rows are always included (e.g. the cluster centres).
     """
     W = net.W.detach()
-    contributions = net.v.detach().abs().sum(0) * W.norm(dim=1)
+    contributions = neuron_contributions(W, net.v.detach())
     weighted = (W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)) * contributions[:, None]
     _, sing, vh = torch.linalg.svd(weighted.double(), full_matrices=False)
     floor = max(rank_tol, torch.finfo(W.dtype).eps * max(W.shape)) * sing[0]
@@ -154,7 +155,7 @@ def merge_neurons(net: PReLUNet, cos_tol: float = 1e-3) -> PReLUNet:
     """
     net._check_plain()
     W, v = net.W.detach(), net.v.detach()[0]
-    contributions = v.abs() * W.norm(dim=1)
+    contributions = neuron_contributions(W, v)
     directions = W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)
     leaders: list[int] = []
     group = torch.empty(len(v), dtype=torch.long)

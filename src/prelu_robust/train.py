@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .metrics import neuron_contributions
 from .models import PReLUNet
 from .progress import progress
 from .validation import require, require_choice
@@ -167,7 +168,7 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
         log.log_loss.append(log_mean_loss(margins, config.loss))
         log.train_error.append(float((margins <= 0).double().mean()))
         if config.prune_tol is not None and work is model and log.log_loss[-1] < log.log_loss[0] - math.log(10):
-            contributions = _contributions(model)
+            contributions = neuron_contributions(model.W.detach(), model.v.detach())
             keep = contributions >= config.prune_tol * contributions.max()
             log.pruned_share = float(contributions[~keep].sum() / contributions.sum())
             log.pruned_at_epoch = epoch
@@ -185,8 +186,3 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
     if work is not model:
         model.write_back(active, work)
     return log
-
-
-def _contributions(model: PReLUNet) -> Tensor:
-    with torch.no_grad():
-        return model.v.abs().sum(0) * model.W.norm(dim=1)

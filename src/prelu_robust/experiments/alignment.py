@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..device import num_threads
 from ..data.gmm import MixtureSpec, sample_mixture
-from ..metrics import neuron_contributions
+from ..device import num_threads
 from ..models import PReLUNet
 from ..store import ResultsStore, default_store
 from ..train import SGDConfig, train_sgd

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import numpy as np
+
+from ..progress import progress
+from ..store import ResultsStore
 from ..validation import reject_unknown, require_choice
 
 C = TypeVar("C")
+R = TypeVar("R")
 
 PROFILES = ("ci", "paper")
 """``ci``: minutes on 2 CPU cores; ``paper``: the paper's exact settings.
@@ -34,3 +40,31 @@ def build_config(profiles: Mapping[str, C], profile: str, overrides: Mapping[str
 def derive_seed(*parts: Any) -> int:
     """A 31-bit seed determined by ``parts`` (stable across runs and machines)."""
     return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "little") >> 1
+
+
+@dataclass
+class SweepCost:
+    """What a sweep's runs cost, as their store entries record it, and where the
+    last one was computed."""
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    computed: int = 0
+    total: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def sweep(store: ResultsStore, kind: str, runs: Sequence[R], settings_of: Callable[[R], dict[str, Any]],
+          compute: Callable[[dict[str, Any]], dict[str, np.ndarray]], cost: SweepCost, *, force: bool = False,
+          show_progress: bool = True) -> Iterator[tuple[R, dict[str, np.ndarray]]]:
+    """Yield each run with its arrays, loaded from the store or computed and
+    stored (``force``: recompute all); ``cost`` accumulates the entries' timings."""
+    for item in progress(runs, desc="runs", enabled=show_progress):
+        settings = settings_of(item)
+        arrays, meta = store.get_or_compute(kind, settings, lambda: compute(settings), force=force)
+        cost.wall_s += meta["wall_s"]
+        cost.cpu_s += meta["cpu_s"]
+        cost.computed += meta["computed_now"]
+        cost.total += 1
+        cost.provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
+        yield item, arrays

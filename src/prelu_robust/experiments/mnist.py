@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from ..data.mnist import N_CLASSES, SPLITS, ImageSplit, load_mnist
-from ..device import choose_num_threads, resolve_device
+from ..device import compute_device
 from ..metrics import stable_rank
 from ..models import PReLUNet
 from ..progress import progress
 from ..store import ResultsStore, default_store
 from ..validation import require, require_choice
-from .common import build_config, derive_seed
+from .common import SweepCost, build_config, derive_seed, sweep
 
 KIND = "mnist-run"
 
@@ -237,22 +237,16 @@ def correlation_image(x: torch.Tensor, digits: torch.Tensor, size: int = 500) ->
 def run(config: MnistConfig, profile: str = "custom", *, store: ResultsStore | None = None, device: str = "auto",
         force: bool = False, data_root: str | None = None, show_progress: bool = True) -> MnistResults:
     store = store or default_store(profile)
-    dev = resolve_device(device)
-    if dev.type == "cpu":
-        choose_num_threads()
+    dev = compute_device(device)
     data = load_data(config, data_root)
     P, R = len(config.powers), config.repeats
     fields = {k: [[None] * R for _ in range(P)] for k in
               ("train_loss", "train_accuracy", "test_accuracy", "stable_rank", "robust_accuracy", "table1")}
-    wall = cpu = 0.0
-    computed = 0
-    meta: dict[str, Any] = {}
+    cost = SweepCost()
     runs = [(pi, p, r) for pi, p in enumerate(config.powers) for r in range(R)]
-    for pi, p, r in progress(runs, desc="runs", enabled=show_progress):
-        settings = config.run_settings(p, r)
-        arrays, meta = store.get_or_compute(KIND, settings, lambda: compute_run(settings, data, dev, show_progress),
-                                            force=force)
-        wall, cpu, computed = wall + meta["wall_s"], cpu + meta["cpu_s"], computed + meta["computed_now"]
+    for (pi, p, r), arrays in sweep(store, KIND, runs, lambda run: config.run_settings(*run[1:]),
+                                    lambda settings: compute_run(settings, data, dev, show_progress), cost,
+                                    force=force, show_progress=show_progress):
         for k in fields:
             fields[k][pi][r] = arrays.get(k)
     stacked = {k: np.asarray(v, dtype=float) for k, v in fields.items() if k != "table1"}
@@ -260,9 +254,9 @@ def run(config: MnistConfig, profile: str = "custom", *, store: ResultsStore | N
     full = load_mnist(config.split, 10, data_root)  # digits for sorting the correlation panel
     m = min(config.correlation_points, len(data.y_train))
     correlation = correlation_image(data.x_train[:m], full.y_train[:m])
-    provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
-    return MnistResults(config, profile, table1=table1, correlation=correlation, wall_s=wall, cpu_s=cpu,
-                        runs_computed=computed, runs_total=len(runs), provenance=provenance, **stacked)
+    return MnistResults(config, profile, table1=table1, correlation=correlation, wall_s=cost.wall_s,
+                        cpu_s=cost.cpu_s, runs_computed=cost.computed, runs_total=cost.total,
+                        provenance=cost.provenance, **stacked)
 
 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, MnistConfig]:

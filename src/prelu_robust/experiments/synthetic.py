@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,16 +17,15 @@ import numpy as np
 import torch
 
 from ..attacks import L2Attack, robust_accuracy_curve, score_and_grad
-from ..subspace import CoordinateSpan, NeuronSpan, merge_neurons, neuron_basis
-from ..device import choose_num_threads, resolve_device
 from ..data.gmm import MixtureSpec, sample_mixture
+from ..device import compute_device
 from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
 from ..models import PReLUNet, ideal_classifier
-from ..progress import progress
 from ..store import ResultsStore, default_store
+from ..subspace import CoordinateSpan, NeuronSpan, merge_neurons, neuron_basis
 from ..train import LOSSES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice
-from .common import build_config, derive_seed
+from .common import SweepCost, build_config, derive_seed, sweep
 
 KIND = "synthetic-run"
 
@@ -102,13 +100,6 @@ class SyntheticConfig:
 
     def mixture(self, alpha: float) -> MixtureSpec:
         return MixtureSpec(self.dim, self.n_clusters, self.n_positive, alpha)
-
-    def reference_attack(self) -> L2Attack:
-        return L2Attack(steps=self.attack_steps, step_size=self.attack_step_size)
-
-    def strong_attack(self) -> L2Attack:
-        return L2Attack(steps=self.attack_steps, step_size=self.attack_step_size,
-                        restarts=self.strong_restarts, keep_best=True)
 
     def run_settings(self, p: float, alpha_index: int, repeat: int) -> dict[str, Any]:
         """Exactly the settings that determine one run: its store key."""
@@ -252,26 +243,17 @@ def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore
     """Load every run of ``config`` from the store, computing (and storing) the
     missing ones; ``force`` recomputes them all."""
     store = store or default_store(profile)
-    dev = resolve_device(device)
-    if dev.type == "cpu":
-        choose_num_threads()
+    dev = compute_device(device)
     P, A, R, E = len(config.powers), len(config.alphas), config.repeats, len(config.eps_grid)
     shape = (P, A, R)
     distance, accuracy, loss = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     contributions = np.zeros((P, config.width), np.float32)
     cosines = np.zeros((P, min(config.top_neurons, config.width), config.n_clusters + 2), np.float32)
     robust_ref, robust_strong, robust_ideal = np.zeros((P, R, E)), np.zeros((P, R, E)), np.zeros((P, E))
-    wall = cpu = 0.0
-    computed = 0
-    meta: dict[str, Any] = {}
-    runs = list(_all_runs(config))
-    for pi, p, ai, r in progress(runs, desc="runs", enabled=show_progress):
-        arrays, meta = store.get_or_compute(
-            KIND, config.run_settings(p, ai, r),
-            lambda: compute_run(config.run_settings(p, ai, r), dev, show_progress), force=force)
-        wall += meta["wall_s"]
-        cpu += meta["cpu_s"]
-        computed += meta["computed_now"]
+    cost = SweepCost()
+    for (pi, p, ai, r), arrays in sweep(store, KIND, list(_all_runs(config)), lambda run: config.run_settings(*run[1:]),
+                                        lambda settings: compute_run(settings, dev, show_progress), cost,
+                                        force=force, show_progress=show_progress):
         distance[pi, ai, r] = arrays["distance"]
         accuracy[pi, ai, r] = arrays["test_accuracy"]
         loss[pi, ai, r] = math.exp(arrays["log_loss"][-1])
@@ -280,9 +262,9 @@ def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore
             if r == 0:
                 contributions[pi], cosines[pi] = arrays["contributions"], arrays["cosines"]
                 robust_ideal[pi] = arrays["robust_ideal"]
-    provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
     return SyntheticResults(config, profile, distance, accuracy, loss, contributions, cosines, robust_ref,
-                            robust_strong, robust_ideal, wall, cpu, computed, len(runs), provenance)
+                            robust_strong, robust_ideal, cost.wall_s, cost.cpu_s, cost.computed, cost.total,
+                            cost.provenance)
 
 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, SyntheticConfig]:
