@@ -152,7 +152,9 @@ def mnist_banner(r) -> str:
         f"{len(c.eps_grid)} Linf radii" + (f", and Table 1 on {min(c.table1_points or attacked, attacked)} points"
                                             if c.table1 else "") + ".\n\n"
         f"Compute: {_duration(r.wall_s)} wall, {_duration(r.cpu_s)} CPU over {r.runs_total} runs "
-        f"({r.runs_computed} computed for this page, {r.runs_total - r.runs_computed} loaded from the store)."
+        f"({r.runs_computed} computed for this page, {r.runs_total - r.runs_computed} loaded from the store). "
+        f"From scratch: training {_duration(float(r.train_seconds.sum()))}, "
+        f"attacks {_duration(float(r.attack_seconds.sum()))} (wall, summed over runs)."
         + ("\n\nThe ci profile is a scaled-down smoke run (a subset of the data, few epochs): read its "
            "numbers as a check that the pipeline works, not as the paper's figure." if r.profile != "paper" else "")
         + "\n```")

@@ -247,6 +247,9 @@ class MnistResults:
 
     ``train_loss``, ``train_accuracy``, ``test_accuracy``, ``stable_rank``: (P, R, T);
     ``robust_accuracy``: (P, R, E); ``table1``: (P, R, 6) or None;
+    ``train_seconds``, ``attack_seconds``: (P, R) wall seconds of each run's training
+    and attacks when they were computed (``wall_s``/``cpu_s`` cover only what the
+    sweep computed itself, so a run whose model came from the cache counts no training);
     ``correlation``: (m, m) cosine matrix of centred, normalised training digits
     sorted by digit, block-averaged to at most 500 x 500.
     """
@@ -260,6 +263,8 @@ class MnistResults:
     robust_accuracy: np.ndarray
     table1: np.ndarray | None
     correlation: np.ndarray
+    train_seconds: np.ndarray
+    attack_seconds: np.ndarray
     wall_s: float = 0.0
     cpu_s: float = 0.0
     runs_computed: int = 0
@@ -308,7 +313,8 @@ def run(config: MnistConfig, profile: str = "custom", *, store: ResultsStore | N
     data = load_data(config, data_root)
     P, R = len(config.powers), config.repeats
     fields = {k: [[None] * R for _ in range(P)] for k in
-              ("train_loss", "train_accuracy", "test_accuracy", "stable_rank", "robust_accuracy", "table1")}
+              ("train_loss", "train_accuracy", "test_accuracy", "stable_rank", "robust_accuracy", "table1",
+               "train_seconds", "attack_seconds")}
     cost = SweepCost()
     for (pi, p, r), arrays in sweep(store, KIND, _runs(config), lambda run: config.run_settings(*run[1:]),
                                     lambda settings: compute_run(settings, data, dev, store, show_progress, force), cost,
