@@ -47,6 +47,7 @@ html: setup mathjax
 benchmark: setup
 	$(BIN)/python benchmarks/bench_synthetic.py
 	$(BIN)/python benchmarks/bench_mnist.py
+	$(BIN)/python benchmarks/figure_cost.py
 
 clean:
 	rm -rf _build executed

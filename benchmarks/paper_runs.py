@@ -1,6 +1,10 @@
-"""Compute paper-profile synthetic runs in the background, most useful first:
-the attacked models (alpha = 0.01) for K=10, then K=20, one repeat, then more.
-Every run is its own store entry, so this can be stopped and resumed."""
+"""Fill the paper-profile synthetic store: the whole K=10 figure (2 p x 15 alphas x
+5 repeats), then the K=20 one.
+
+    python benchmarks/paper_runs.py INDEX COUNT
+
+runs share INDEX of COUNT (start COUNT processes, one per core, with INDEX 0..COUNT-1).
+Every run is its own store entry, so a stopped job resumes where it was."""
 
 import sys
 
@@ -8,10 +12,9 @@ import torch
 
 from prelu_robust.experiments import synthetic
 
-torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
-for repeats in (1, 2, 3, 5):
-    for clusters in ({}, {"n_clusters": 20, "n_positive": 8}):
-        config = synthetic.make_config("paper", alphas=[0.01], repeats=repeats, **clusters)
-        print("config", clusters, "repeats", repeats, flush=True)
-        synthetic.run(config, "paper", device="cpu", show_progress=False)
-        print("done", clusters, repeats, flush=True)
+index, count = (int(a) for a in sys.argv[1:3]) if len(sys.argv) > 2 else (0, 1)
+torch.set_num_threads(1)
+for clusters in ({}, {"n_clusters": 20, "n_positive": 8}):
+    config = synthetic.make_config("paper", **clusters)
+    cost = synthetic.compute_share(config, "paper", shard=(index, count), device="cpu", show_progress=False)
+    print(clusters, f"{cost.computed}/{cost.total} computed, {cost.cpu_s:.0f} CPU-s", flush=True)

@@ -72,3 +72,20 @@ def test_unavailable_device_is_refused():
         pytest.skip("CUDA is available here")
     with pytest.raises(ParameterError, match="device"):
         synthetic.run(synthetic.make_config("ci", **TINY), device="cuda", show_progress=False)
+
+
+def test_shards_fill_the_store_and_record_their_cost(tmp_path):
+    config = synthetic.make_config("ci", **TINY)
+    store = ResultsStore(tmp_path)
+    costs = [synthetic.compute_share(config, "ci", shard=(i, 3), store=store, device="cpu", show_progress=False)
+             for i in range(3)]
+    assert [c.computed for c in costs] == [3, 3, 2]  # 8 runs, each computed once
+    merged = synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
+    assert merged.runs_computed == 0
+    single = synthetic.run(config, "ci", store=ResultsStore(tmp_path / "one"), device="cpu", show_progress=False)
+    assert np.array_equal(merged.robust_reference, single.robust_reference)
+    recorded = synthetic.stored_costs(config, store)
+    assert sorted(recorded) == [(1.0, False), (1.0, True), (3.0, False), (3.0, True)]
+    assert sum(len(v) for v in recorded.values()) == 8 and all(s > 0 for v in recorded.values() for s in v)
+    with pytest.raises(ParameterError, match="shard"):
+        synthetic.compute_share(config, "ci", shard=(3, 3), store=store)

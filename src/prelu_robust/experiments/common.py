@@ -12,7 +12,7 @@ import numpy as np
 
 from ..progress import progress
 from ..store import ResultsStore
-from ..validation import reject_unknown, require_choice
+from ..validation import reject_unknown, require, require_choice
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -68,3 +68,12 @@ def sweep(store: ResultsStore, kind: str, runs: Sequence[R], settings_of: Callab
         cost.total += 1
         cost.provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
         yield item, arrays
+
+
+def shard_of(runs: Sequence[R], shard: tuple[int, int]) -> Sequence[R]:
+    """Every ``shard[1]``-th run starting at ``shard[0]``: ``n`` processes with shards
+    (0, n) ... (n-1, n) cover ``runs`` exactly once, with interleaved (balanced) costs."""
+    index, count = shard
+    require(isinstance(index, int) and isinstance(count, int) and 0 <= index < count, "shard", shard,
+            "(index, count) with 0 <= index < count")
+    return runs[index::count]

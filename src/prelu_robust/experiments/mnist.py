@@ -23,7 +23,7 @@ from ..models import PReLUNet
 from ..progress import progress
 from ..store import ResultsStore, default_store
 from ..validation import require, require_choice
-from .common import SweepCost, build_config, derive_seed, sweep
+from .common import SweepCost, build_config, derive_seed, shard_of, sweep
 
 KIND = "mnist-run"
 #: Trained weights and training history, keyed by the training settings alone, so
@@ -296,10 +296,8 @@ def compute_share(config: MnistConfig, profile: str = "custom", *, shard: tuple[
                   show_progress: bool = True) -> SweepCost:
     """Compute (or find stored) every ``shard[1]``-th run starting at ``shard[0]``:
     ``n`` processes with shards (0, n) ... (n-1, n) fill the store in parallel."""
-    index, count = shard
-    require(0 <= index < count, "shard", shard, "(index, count) with 0 <= index < count")
     store, dev, data, cost = store or default_store(profile), compute_device(device), load_data(config, data_root), SweepCost()
-    for _ in sweep(store, KIND, _runs(config)[index::count], lambda run: config.run_settings(*run[1:]),
+    for _ in sweep(store, KIND, shard_of(_runs(config), shard), lambda run: config.run_settings(*run[1:]),
                    lambda settings: compute_run(settings, data, dev, store, show_progress), cost,
                    show_progress=show_progress):
         pass

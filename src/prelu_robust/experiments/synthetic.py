@@ -25,7 +25,7 @@ from ..store import ResultsStore, default_store
 from ..subspace import CoordinateSpan, NeuronSpan, merge_neurons, neuron_basis
 from ..train import LOSSES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice
-from .common import SweepCost, build_config, derive_seed, sweep
+from .common import SweepCost, build_config, derive_seed, shard_of, sweep
 
 KIND = "synthetic-run"
 
@@ -238,6 +238,20 @@ def is_complete(config: SyntheticConfig, store: ResultsStore | None = None) -> b
     return all(store.has(KIND, config.run_settings(p, ai, r)) for _, p, ai, r in _all_runs(config))
 
 
+def compute_share(config: SyntheticConfig, profile: str = "custom", *, shard: tuple[int, int] = (0, 1),
+                  store: ResultsStore | None = None, device: str = "auto", show_progress: bool = True) -> SweepCost:
+    """Compute (or find stored) the runs of ``shard`` (see :func:`~.common.shard_of`):
+    ``n`` processes, one per core, fill the store in parallel; :func:`run` then loads.
+    The attacked runs (first alpha) come first: a partial sweep has panels (b)-(e)."""
+    store, dev, cost = store or default_store(profile), compute_device(device), SweepCost()
+    runs = sorted(_all_runs(config), key=lambda run: run[2] > 0)  # stable: attacked runs first
+    for _ in sweep(store, KIND, shard_of(runs, shard),
+                   lambda run: config.run_settings(*run[1:]), lambda settings: compute_run(settings, dev, show_progress),
+                   cost, show_progress=show_progress):
+        pass
+    return cost
+
+
 def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore | None = None,
         device: str = "auto", force: bool = False, show_progress: bool = True) -> SyntheticResults:
     """Load every run of ``config`` from the store, computing (and storing) the
@@ -265,6 +279,18 @@ def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore
     return SyntheticResults(config, profile, distance, accuracy, loss, contributions, cosines, robust_ref,
                             robust_strong, robust_ideal, cost.wall_s, cost.cpu_s, cost.computed, cost.total,
                             cost.provenance)
+
+
+def stored_costs(config: SyntheticConfig, store: ResultsStore | None = None) -> dict[tuple[float, bool], list[float]]:
+    """CPU seconds of each stored run of ``config``, grouped by (p, attacked): what
+    computing the figure from scratch costs, as the store entries recorded it."""
+    store = store or default_store("paper")
+    costs: dict[tuple[float, bool], list[float]] = {}
+    for _, p, ai, r in _all_runs(config):
+        settings = config.run_settings(p, ai, r)
+        if store.has(KIND, settings):
+            costs.setdefault((float(p), settings["attacked"]), []).append(float(store.meta(KIND, settings)["cpu_s"]))
+    return costs
 
 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, SyntheticConfig]:
