@@ -119,7 +119,8 @@ def synthetic_summary(r: SyntheticResults) -> str:
                          f"{r.distance[pi, -1].mean():.2e} at alpha={alphas[-1]:g}" for pi, p in enumerate(c.powers))
         out.append(f"Paper: dist(f1, F) rises from ~{paper.SYNTHETIC_DIST_P1[0]} to ~{paper.SYNTHETIC_DIST_P1[1]}; "
                    f"dist(f3, F^(3)) stays within ~{paper.SYNTHETIC_DIST_P3[0]:.1e}..{paper.SYNTHETIC_DIST_P3[1]:.1e} "
-                   f"(with Algorithm 1 as written, whose ascent stalls when the gap is ~1e-5; ours ascends each point's own objective). Ours (mean over repeats): {ours}.")
+                   "(with Algorithm 1 as written, whose ascent stalls when the gap is ~1e-5; ours ascends "
+                   f"each point's own objective). Ours (mean over repeats): {ours}.")
     if paper_grid:
         gaps = [f"p={p:g} {np.abs(r.robust_reference[pi].mean(0) - paper.SYNTHETIC_ROBUST[p]).max():.3f}"
                 for pi, p in enumerate(c.powers) if p in paper.SYNTHETIC_ROBUST]
