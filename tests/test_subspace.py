@@ -6,8 +6,8 @@ import torch
 from prelu_robust.attacks import L2Attack, robust_accuracy_curve, score_and_grad
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.metrics import distance_to_ideal
-from prelu_robust.models import PReLUNet, ideal_classifier
-from prelu_robust.subspace import CoordinateSpan, FullSpace, NeuronSpan, neuron_basis
+from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net
+from prelu_robust.subspace import FullSpace, NeuronSpan, neuron_basis
 
 EPS = [0.0, 0.3, 0.6, 0.9]
 
@@ -38,7 +38,7 @@ def test_span_scores_are_exact_off_the_span(trained_nets):
     delta = torch.randn(50, net.W.shape[1], generator=gen, dtype=torch.float64)
     a, s, u = space.split(delta)
     x0 = test.x[:50].double()
-    f_span, _ = space.bind(x0, u)(a, s)
+    f_span, _ = space.bind(space.anchor(x0), u)(a, s)
     assert torch.allclose(f_span, net(x0 + delta), rtol=1e-10, atol=1e-12)
 
 
@@ -64,12 +64,24 @@ def test_distance_in_the_span_matches_the_full_space(ci_spec, trained_nets):
     F = lambda x: ideal_classifier(x, ci_spec, 3.0)  # noqa: E731
     x_data = train.x[:500].double()
     settings = dict(n_batches=1, batch_size=64, steps=150, step_size=0.01, seed=3)
-    full = distance_to_ideal(score_and_grad(net), score_and_grad(F), x_data, **settings)
-    basis = neuron_basis(net, extra=torch.eye(ci_spec.n_clusters, ci_spec.dim)).vectors
-    span = distance_to_ideal(score_and_grad(net), score_and_grad(F), x_data, **settings,
-                             spaces=(NeuronSpan(net, basis), CoordinateSpan(F, basis, ci_spec.n_clusters)))
-    assert span.scale == full.scale
+    full = distance_to_ideal(score_and_grad(net), score_and_grad(F), x_data, **settings)  # autograd for F
+    basis = neuron_basis(net, extra=torch.eye(ci_spec.n_clusters, ci_spec.dim, dtype=torch.float64)).vectors
+    F_net = ideal_net(ci_spec, 3.0, dtype=torch.float64)
+    span = distance_to_ideal(score_and_grad(net), score_and_grad(F_net), x_data, **settings,
+                             spaces=(NeuronSpan(net, basis), NeuronSpan(F_net, basis)))
+    assert span.scale == pytest.approx(full.scale, rel=1e-12)
     assert span.sup == pytest.approx(full.sup, rel=1e-6)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, 4.0])
+def test_the_ideal_net_is_the_ideal_classifier_with_its_gradient(p):
+    spec = MixtureSpec(dim=30, n_clusters=5, n_positive=2, alpha=0.1)
+    x = torch.randn(200, spec.dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    F_net = ideal_net(spec, p, dtype=torch.float64)
+    f, grad = F_net.score_and_input_grad(x)
+    _, autograd = score_and_grad(lambda z: ideal_classifier(z, spec, p))(x)
+    assert torch.allclose(f, ideal_classifier(x, spec, p), rtol=1e-12, atol=1e-12)
+    assert torch.allclose(grad, autograd, rtol=1e-12, atol=1e-12)
 
 
 def test_full_space_wraps_any_classifier():
@@ -78,7 +90,7 @@ def test_full_space_wraps_any_classifier():
     F = lambda x: ideal_classifier(x, spec, 1.0)  # noqa: E731
     space = FullSpace(score_and_grad(F), spec.dim)
     a, s, u = space.split(torch.zeros(100, spec.dim))
-    f, grad = space.bind(data.x)(a, s)
+    f, grad = space.bind(space.anchor(data.x))(a, s)
     assert torch.equal(f, F(data.x)) and grad.shape == (100, spec.dim)
 
 

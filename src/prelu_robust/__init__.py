@@ -15,11 +15,12 @@ from .models import (
                      bayes_log_odds,
                      class_average_classifier,
                      ideal_classifier,
+                     ideal_net,
                      subclass_classifier,
 )
 from .validation import ParameterError
 
 __all__ = [
     "MixtureSpec", "Samples", "sample_mixture", "PReLUNet", "class_average_classifier",
-    "subclass_classifier", "ideal_classifier", "bayes_log_odds", "ParameterError", "__version__",
+    "subclass_classifier", "ideal_classifier", "ideal_net", "bayes_log_odds", "ParameterError", "__version__",
 ]

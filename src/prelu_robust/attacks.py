@@ -91,7 +91,8 @@ def _project(a: Tensor, s: Tensor, eps: float) -> tuple[Tensor, Tensor]:
 
 @torch.no_grad()
 def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
-                  generator: torch.Generator | None = None, exact_space=None) -> Tensor:
+                  generator: torch.Generator | None = None, exact_space=None,
+                  anchors: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """Which points (n,) bool keep ``y f(x + delta) > 0`` after the attack.
 
     ``space`` is a :class:`~prelu_robust.subspace.FullSpace` or
@@ -99,12 +100,14 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
     delta in that space. ``exact_space`` (same coordinates, default ``space``)
     judges the points found: a cheap surrogate may steer the steps while the
     verdict stays exact. With ``keep_best`` the iterate of smallest surrogate
-    margin is judged as well as the last one.
+    margin is judged as well as the last one. ``anchors``: the two spaces'
+    ``anchor(x)``, when the caller has them already.
     """
     exact_space = exact_space or space
+    step_anchor, exact_anchor = anchors or (space.anchor(x), exact_space.anchor(x))
     zero = torch.zeros(x.shape[0], space.dim, dtype=x.dtype, device=x.device)
     no_orth = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-    exact_clean = exact_space.bind(x)
+    exact_clean = exact_space.bind(exact_anchor)
     survive = y * exact_clean(zero, no_orth)[0] > 0
     if eps == 0:
         return survive
@@ -112,10 +115,10 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
     for restart in range(attack.restarts):
         if attack.random_start or restart > 0:
             a, s, u = space.split(random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device))
-            model, exact = space.bind(x, u), exact_space.bind(x, u)
+            model, exact = space.bind(step_anchor, u), exact_space.bind(exact_anchor, u)
         else:
             a, s, u = zero.clone(), no_orth.clone(), None
-            model, exact = space.bind(x), exact_clean
+            model, exact = space.bind(step_anchor), exact_clean
         best_margin = torch.full_like(no_orth, float("inf"))
         best_a, best_s = a.clone(), s.clone()
         for _ in range(attack.steps):
@@ -154,14 +157,20 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
 
     require(all(e >= 0 for e in eps_grid), "eps_grid", list(eps_grid), "radii >= 0")
     space = space or FullSpace(score_and_grad(classifier), x.shape[1])
+    exact_space = exact_space or space
+    # what does not move with the perturbation is computed once for all radii
+    step_anchor = space.anchor(x)
+    exact_anchor = step_anchor if exact_space is space else exact_space.anchor(x)
     accuracy = torch.empty(len(eps_grid), dtype=torch.float64)
     alive = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     for i in sorted(range(len(eps_grid)), key=lambda j: eps_grid[j]):
         gen = torch.Generator().manual_seed(seed + i)
         idx = torch.nonzero(alive).squeeze(1) if carry_broken else torch.arange(x.shape[0], device=x.device)
-        xs, ys = x[idx], y[idx]
-        kept = [still_correct(space, xs[s:s + chunk_size], ys[s:s + chunk_size], float(eps_grid[i]), attack, gen,
-                              exact_space) for s in range(0, len(idx), chunk_size)]
+        kept = []
+        for s in range(0, len(idx), chunk_size):
+            rows = idx[s:s + chunk_size]
+            kept.append(still_correct(space, x[rows], y[rows], float(eps_grid[i]), attack, gen, exact_space,
+                                      anchors=(step_anchor[rows], exact_anchor[rows])))
         kept = torch.cat(kept) if kept else torch.zeros(0, dtype=torch.bool, device=x.device)
         if carry_broken:
             alive[idx[~kept]] = False

@@ -54,18 +54,16 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
 
     require(n_batches >= 1 and batch_size >= 1 and steps >= 0, "distance estimate sizes",
             (n_batches, batch_size, steps), "n_batches >= 1, batch_size >= 1, steps >= 0")
-    f, _ = net(x_data)
-    F, _ = ideal(x_data)
-    c = least_squares_scale(f, F)
     dim = x_data.shape[1]
     net_space, ideal_space = spaces or (FullSpace(net, dim), FullSpace(ideal, dim))
+    c = least_squares_scale(_scores(exact_net_space or net_space, x_data), _scores(ideal_space, x_data))
     gen = torch.Generator().manual_seed(seed)
     per_batch = []
     for _ in range(n_batches):
         x = torch.randn(batch_size, dim, generator=gen, dtype=x_data.dtype).to(x_data.device)
         a, s, u = net_space.split(x / x.norm(dim=1, keepdim=True))
         origin = torch.zeros_like(x)
-        f_of, F_of = net_space.bind(origin, u), ideal_space.bind(origin, u)
+        f_of, F_of = net_space.bind(net_space.anchor(origin), u), ideal_space.bind(ideal_space.anchor(origin), u)
         best = torch.full((batch_size,), -1.0, dtype=torch.float64, device=x_data.device)
         best_a, best_s = a.clone(), s.clone()
         for step in range(steps + 1):
@@ -82,11 +80,17 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
             radius = (a.square().sum(1) + s.square()).sqrt()
             a, s = a / radius[:, None], s / radius
         if exact_net_space is not None:
-            exact = exact_net_space.bind(origin, u)
+            exact = exact_net_space.bind(exact_net_space.anchor(origin), u)
             best = torch.maximum(*[(c * exact(pa, ps)[0] - F_of(pa, ps)[0]).abs().double()
                                    for pa, ps in ((a, s), (best_a, best_s))])
         per_batch.append(float(best.max()))
     return DistanceEstimate(sup=max(per_batch), scale=c, per_batch=tuple(per_batch))
+
+
+def _scores(space, x: Tensor) -> Tensor:
+    """The scores (n,) at the points x (n, D) themselves, through ``space``."""
+    zero = torch.zeros(x.shape[0], space.dim, dtype=x.dtype, device=x.device)
+    return space.bind(space.anchor(x))(zero, zero[:, 0])[0]
 
 
 def neuron_contributions(W: Tensor, v: Tensor) -> Tensor:

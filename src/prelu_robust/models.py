@@ -199,6 +199,26 @@ def ideal_classifier(x: Tensor, spec: MixtureSpec, p: float) -> Tensor:
     return class_average_classifier(x, spec) if p <= 2 else subclass_classifier(x, spec, p)
 
 
+def ideal_net(spec: MixtureSpec, p: float, dtype: torch.dtype = torch.float32) -> PReLUNet:
+    """:func:`ideal_classifier` written as a pReLU net, so that it has the closed-form
+    input gradient and the span engine of a trained net.
+
+    ``F``: width 2, p = 1, rows of ``W`` mu_+ and mu_-, ``v = (1, -1)``.
+    ``F^(p)``: width K, rows of ``W`` the centres mu_k (unit norm), ``v`` their labels.
+    """
+    if p <= 2:
+        net = PReLUNet(spec.dim, 2, p=1.0)
+        W, v = spec.class_means(dtype), torch.tensor([1.0, -1.0], dtype=dtype)
+    else:
+        net = PReLUNet(spec.dim, spec.n_clusters, p=p)
+        W, v = spec.centers(dtype), spec.cluster_labels().to(dtype)
+    net = net.to(dtype)
+    with torch.no_grad():
+        net.W.copy_(W)
+        net.v.copy_(v[None, :])
+    return net.requires_grad_(False)
+
+
 def bayes_log_odds(x: Tensor, spec: MixtureSpec) -> Tensor:
     """Sign-equivalent form of the Bayes classifier of MV25 (Prop. 2), shape (n,).
 

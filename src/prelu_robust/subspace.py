@@ -12,6 +12,11 @@ are still evaluated exactly, so an attack stays a valid attack.
 
 The full space is the special case S = I, used for any classifier through
 autograd (:class:`FullSpace`).
+
+Every space splits the work in two: ``anchor(x0)`` computes what does not move
+with the perturbation (for a net, ``x0 W^T``: the one (n, h, D) product), and
+``bind(anchor, u)`` returns the cheap model of ``(a, s)``. An attack over many
+radii anchors its points once and indexes the rows it still needs.
 """
 
 from __future__ import annotations
@@ -30,13 +35,17 @@ BoundModel = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
 class FullSpace:
-    """Perturbations anywhere in R^D, for any classifier (autograd or closed form)."""
+    """Perturbations anywhere in R^D, for any classifier (autograd or closed form).
+    The anchor of a point is the point itself."""
 
     def __init__(self, oracle: Callable[[Tensor], tuple[Tensor, Tensor]], dim: int) -> None:
         self.oracle, self.dim = oracle, dim
 
     def split(self, delta: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         return delta, torch.zeros(delta.shape[0], dtype=delta.dtype, device=delta.device), None
+
+    def anchor(self, x0: Tensor) -> Tensor:
+        return x0
 
     def bind(self, x0: Tensor, u: Tensor | None = None) -> BoundModel:
         return lambda a, s: self.oracle(x0 + a)
@@ -68,8 +77,12 @@ class NeuronSpan(_Span):
         self.bias = 0.0 if net.b is None else net.b.detach()
         self.p = net.p
 
-    def bind(self, x0: Tensor, u: Tensor | None = None) -> BoundModel:
-        z0 = x0 @ self.W.T
+    def anchor(self, x0: Tensor) -> Tensor:
+        """The pre-activations ``x0 W^T`` (n, h) of the unperturbed points."""
+        return x0 @ self.W.T
+
+    def bind(self, z0: Tensor, u: Tensor | None = None) -> BoundModel:
+        """The model at ``x0 + S a + s u`` for anchors ``z0 = anchor(x0)``."""
         zu = None if u is None else u @ self.W.T
 
         def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
@@ -113,33 +126,6 @@ def neuron_basis(net: PReLUNet, rank_tol: float = 0.0, extra: Tensor | None = No
     q, r = torch.linalg.qr(vectors.T)
     q = q[:, r.diagonal().abs() > 1e-10]
     return Basis(q.to(W.dtype), residual)
-
-
-class CoordinateSpan(_Span):
-    """Any classifier of the first ``k`` coordinates (e.g. F, F^(p) of the
-    mixture, whose centres are e_1..e_K) on points ``x0 + S a + s u``; its
-    gradient is taken by autograd in R^k."""
-
-    def __init__(self, classifier: Callable[[Tensor], Tensor], basis: Tensor, k: int) -> None:
-        self.classifier, self.basis, self.k = classifier, basis, k
-        self.dim = basis.shape[1]
-        self.rows = basis[:k]  # (k, r): e_i^T S
-
-    def bind(self, x0: Tensor, u: Tensor | None = None) -> BoundModel:
-        head0 = x0[:, : self.k]
-        head_u = None if u is None else u[:, : self.k]
-
-        def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
-            head = head0 + a @ self.rows.T
-            if head_u is not None:
-                head = head + s[:, None] * head_u
-            with torch.enable_grad():
-                head = head.detach().requires_grad_(True)
-                f = self.classifier(head)
-                (grad,) = torch.autograd.grad(f.sum(), head)
-            return f.detach(), grad @ self.rows
-
-        return model
 
 
 def merge_neurons(net: PReLUNet, cos_tol: float = 1e-3) -> PReLUNet:

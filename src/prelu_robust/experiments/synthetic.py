@@ -20,9 +20,9 @@ from ..attacks import L2Attack, robust_accuracy_curve, score_and_grad
 from ..data.gmm import MixtureSpec, sample_mixture
 from ..device import compute_device
 from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
-from ..models import PReLUNet, ideal_classifier
+from ..models import PReLUNet, ideal_net
 from ..store import ResultsStore, default_store
-from ..subspace import CoordinateSpan, NeuronSpan, merge_neurons, neuron_basis
+from ..subspace import NeuronSpan, merge_neurons, neuron_basis
 from ..train import LOSSES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice
 from .common import SweepCost, build_config, derive_seed, shard_of, sweep
@@ -155,15 +155,13 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
     with torch.no_grad():
         test_accuracy = float((y_test * net(x_test) > 0).double().mean())
 
-    def ideal(x: torch.Tensor) -> torch.Tensor:
-        return ideal_classifier(x, spec, s["p"])
-
+    ideal = ideal_net(spec, s["p"]).to(device)  # F or F^(p), with its closed-form gradient
     # steps use the dominant neurons, merged by direction, in their span; verdicts use the full net
     dominant = torch.nonzero(contributions >= s["surrogate_tol"] * contributions.max()).squeeze(1)
     surrogate = merge_neurons(net.subnet(dominant), cos_tol=s["surrogate_tol"])
     basis = neuron_basis(surrogate, rank_tol=s["surrogate_tol"], extra=spec.centers().to(device))
     step_space, exact_space = NeuronSpan(surrogate, basis.vectors), NeuronSpan(net, basis.vectors)
-    ideal_space = CoordinateSpan(ideal, basis.vectors, spec.n_clusters)
+    ideal_space = NeuronSpan(ideal, basis.vectors)
     distance = distance_to_ideal(
         score_and_grad(net), score_and_grad(ideal), x_train, n_batches=s["dist_batches"],
         batch_size=s["dist_batch_size"], steps=s["dist_steps"], step_size=s["dist_step_size"],
@@ -189,7 +187,7 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
             net, x_att, y_att, s["eps_grid"], L2Attack(**common, restarts=s["strong_restarts"], keep_best=True),
             seed=derive_seed(seed, "strong"), carry_broken=True, **in_span).numpy()
         if s["attack_ideal"]:
-            centres = CoordinateSpan(ideal, spec.centers().T.to(device), spec.n_clusters)  # grad F is in span(mu_k)
+            centres = NeuronSpan(ideal, spec.centers().T.to(device))  # grad F is in span(mu_k)
             arrays["robust_ideal"] = robust_accuracy_curve(
                 ideal, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "ideal"),
                 space=centres, chunk_size=20000).numpy()
