@@ -1,0 +1,75 @@
+"""The whole Section 5.1 figure's cost with the *current* engine, and a determinism
+check of the store: one run of each kind is recomputed from scratch, timed, and
+compared array by array with its stored entry; the times are projected onto the
+figure's 150 runs. Writes benchmarks/RESULTS_RERUN_K<K>.md.
+
+    python benchmarks/figure_rerun.py [K]      # K = 10 (default) or 20
+
+Kinds: per p, a run without attacks (alpha index 1), an attacked run (alpha index 0,
+repeat 1) and the attacked run that also attacks the ideal classifier (repeat 0).
+Run it on an otherwise idle machine: process time inflates when cores are shared.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from prelu_robust.experiments import synthetic
+from prelu_robust.store import default_store, git_revision
+
+HERE = Path(__file__).parent
+TARGET_CPU_H = 1.0
+
+
+def compare(stored: dict[str, np.ndarray], new: dict[str, np.ndarray]) -> str:
+    """'identical', or the arrays that differ with their largest absolute difference."""
+    differ = []
+    for name in sorted(new):
+        a, b = np.asarray(stored[name], float), np.asarray(new[name], float)
+        if a.shape != b.shape or not np.array_equal(a, b):
+            gap = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("nan")
+            differ.append(f"{name} {gap:.1e}")
+    return "identical" if not differ else "; ".join(differ)
+
+
+def main(n_clusters: int = 10) -> None:
+    torch.set_num_threads(1)
+    clusters = {} if n_clusters == 10 else {"n_clusters": 20, "n_positive": 8}
+    config = synthetic.make_config("paper", **clusters)
+    store = default_store("paper")
+    n_alphas, repeats = len(config.alphas), config.repeats
+    kinds = [("no attack", 1, 0, (n_alphas - 1) * repeats), ("attacked", 0, 1, repeats - 1),
+             ("attacked + ideal's curve", 0, 0, 1)]
+    rows, projected = [], 0.0
+    for p in config.powers:
+        for kind, alpha_index, repeat, count in kinds:
+            settings = config.run_settings(p, alpha_index, repeat)
+            start = time.process_time()
+            arrays = synthetic.compute_run(settings, torch.device("cpu"), show_progress=False)
+            cpu_s = time.process_time() - start
+            stored = store.load(synthetic.KIND, settings)
+            recorded = store.meta(synthetic.KIND, settings)["cpu_s"] if stored is not None else float("nan")
+            verdict = compare(stored, arrays) if stored is not None else "not in the store"
+            rows.append(f"| {p:g} | {kind} | {count} | {cpu_s:.0f} | {recorded:.0f} | {verdict} |")
+            projected += count * cpu_s
+            print(rows[-1], flush=True)
+    out = [f"# The Section 5.1 figure (K = {config.n_clusters}) with the current engine\n",
+           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread, git {git_revision()}. "
+           "One run of each kind recomputed from scratch and compared with its stored entry "
+           "(`benchmarks/figure_rerun.py`).\n",
+           "| p | kind | runs of this kind | CPU-s now | CPU-s recorded | against the store |",
+           "|---|---|---|---|---|---|", *rows,
+           f"\nProjected whole figure: **{projected / 3600:.2f} CPU-h** (target {TARGET_CPU_H:g} CPU-h).\n"]
+    text = "\n".join(out)
+    (HERE / f"RESULTS_RERUN_K{config.n_clusters}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
