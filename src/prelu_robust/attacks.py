@@ -70,8 +70,8 @@ def strong_attack(steps: int = 2000, step_size: float = 0.1, restarts: int = 4) 
 
 
 def _unit_rows(v: Tensor) -> Tensor:
-    norm = v.norm(dim=1, keepdim=True)
-    return torch.where(norm > 0, v / norm.clamp_min(torch.finfo(v.dtype).tiny), torch.zeros_like(v))
+    """Each row divided by its norm; a zero row stays zero (0 / tiny)."""
+    return v / v.norm(dim=1, keepdim=True).clamp_min(torch.finfo(v.dtype).tiny)
 
 
 def random_in_ball(n: int, dim: int, eps: float, generator: torch.Generator, dtype=torch.float32,
