@@ -48,6 +48,8 @@ benchmark: setup
 	$(BIN)/python benchmarks/bench_synthetic.py
 	$(BIN)/python benchmarks/bench_mnist.py
 	$(BIN)/python benchmarks/figure_cost.py
+	$(BIN)/python benchmarks/figure_rerun.py 10
+	$(BIN)/python benchmarks/figure_rerun.py 20
 
 clean:
 	rm -rf _build executed

@@ -93,6 +93,15 @@ def execute_all(out: Path, profile: str | None = None, only: list[str] | None = 
         reject_unknown("page", only, pages)
     stats_file = out / "execution.json"
     stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
+    # a page removed from pages.yml leaves neither its notebook (outside the table of
+    # contents it would fail the strict build) nor its execution time behind
+    stats = {name: s for name, s in stats.items() if name in pages}
+    out.mkdir(parents=True, exist_ok=True)
+    stats_file.write_text(json.dumps(stats, indent=1) + "\n")
+    for orphan in sorted(out.glob("*.ipynb")):
+        if orphan.stem not in pages:
+            print(f"[run_notebook] removing {orphan} (not a page of {pages_file.name})", flush=True)
+            orphan.unlink()
     for name, page in pages.items():
         if only and name not in only:
             continue
