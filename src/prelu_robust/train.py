@@ -47,7 +47,7 @@ def loss_slope(margins: Tensor, loss: str) -> Tensor:
 
 
 LOSSES = ("exp", "logistic")
-SCHEDULES = ("constant", "loss_adaptive")
+SCHEDULES = ("constant", "loss_adaptive", "alignment_boost")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,13 @@ class SGDConfig:
     (``epochs * batches_per_epoch * lr``). While L ~ L_0 (the alignment phase)
     nothing changes; in the late phase, where the loss decays like 1/t, the same
     time is covered in a few epochs.
+
+    ``schedule="alignment_boost"`` is ``loss_adaptive`` plus, while the epoch loss
+    is within 10% of ``L_0`` (the alignment phase, where every neuron moves on its
+    own), a step as large as keeps each neuron's relative change per step, as
+    measured at the previous step, below ``max_relative_step`` (the constant
+    schedule itself reaches ~0.04 there). Not used by any profile yet: measured in
+    ``benchmarks/alignment_boost.py``.
     """
 
     lr: float
@@ -81,6 +88,7 @@ class SGDConfig:
     prune_tol: float | None = None
     schedule: str = "constant"
     max_boost: float = 1e4
+    max_relative_step: float = 0.02
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -93,6 +101,7 @@ class SGDConfig:
                 "None or a number in [0, 1)")
         require_choice("schedule", self.schedule, SCHEDULES)
         require(self.max_boost >= 1, "max_boost", self.max_boost, "a number >= 1")
+        require(self.max_relative_step > 0, "max_relative_step", self.max_relative_step, "a number > 0")
 
 
 @dataclass
@@ -134,6 +143,7 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
     lr = config.lr
     active = torch.arange(model.width, device=model.W.device)
     work = model  # the units still trained; a subnet once pruned
+    relative_rate = None  # alignment_boost: largest relative change per unit of step, last step
 
     def snapshot() -> None:
         if work is not model:
@@ -153,7 +163,14 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
             scores, grad_W, grad_v = work.score_and_param_grads(
                 xb, lambda f: loss_slope(yb * f, config.loss) * yb / len(idx))
             margins[start:start + len(idx)] = yb * scores
-            step = min(lr, flow_time_budget - log.flow_time)
+            step = lr
+            aligning = not log.log_loss or log.log_loss[-1] > log.log_loss[0] - 0.1
+            if config.schedule == "alignment_boost" and aligning:
+                if relative_rate is not None:
+                    step = max(lr, min(config.max_boost * config.lr, config.max_relative_step / relative_rate))
+                relative_rate = float(((grad_W.square().sum(1) + grad_v[0].square())
+                                       / (work.W.detach().square().sum(1) + work.v.detach()[0].square())).sqrt().max())
+            step = min(step, flow_time_budget - log.flow_time)
             with torch.no_grad():
                 work.W -= step * grad_W
                 work.v -= step * grad_v
@@ -181,7 +198,7 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
             break
         if log.flow_time >= flow_time_budget * (1 - 1e-12):
             break
-        if config.schedule == "loss_adaptive":
+        if config.schedule in ("loss_adaptive", "alignment_boost"):
             lr = config.lr * min(config.max_boost, math.exp(max(0.0, log.log_loss[0] - log.log_loss[-1])))
     if work is not model:
         model.write_back(active, work)
