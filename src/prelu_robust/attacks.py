@@ -104,7 +104,10 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
     ``anchor(x)``, when the caller has them already.
     """
     exact_space = exact_space or space
-    step_anchor, exact_anchor = anchors or (space.anchor(x), exact_space.anchor(x))
+    if anchors is None:
+        step_anchor = space.anchor(x)
+        anchors = step_anchor, step_anchor if exact_space is space else exact_space.anchor(x)
+    step_anchor, exact_anchor = anchors
     zero = torch.zeros(x.shape[0], space.dim, dtype=x.dtype, device=x.device)
     no_orth = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     exact_clean = exact_space.bind(exact_anchor)
