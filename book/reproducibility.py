@@ -60,6 +60,6 @@ machine = [["python", platform.python_version()], ["platform", platform.platform
 display(Markdown("## Software and machine\n\n" + markdown_table(["package", "version"], rows + machine)))
 
 # %%
-recorded = sorted(Path("benchmarks").glob("RESULTS*.md"))  # synthetic per unit, synthetic figures, MNIST
+recorded = sorted(Path("benchmarks").glob("RESULTS*.md"))  # every benchmark's recorded output
 display(Markdown("\n\n".join(path.read_text() for path in recorded) if recorded
                  else "## Benchmarks\n\nNo benchmark results are recorded in this checkout yet."))

@@ -164,12 +164,13 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
                 xb, lambda f: loss_slope(yb * f, config.loss) * yb / len(idx))
             margins[start:start + len(idx)] = yb * scores
             step = lr
-            aligning = not log.log_loss or log.log_loss[-1] > log.log_loss[0] - 0.1
+            aligning = not log.log_loss or log.log_loss[-1] > log.log_loss[0] - 0.1  # within 10% of L_0
             if config.schedule == "alignment_boost" and aligning:
                 if relative_rate is not None:
                     step = max(lr, min(config.max_boost * config.lr, config.max_relative_step / relative_rate))
-                relative_rate = float(((grad_W.square().sum(1) + grad_v[0].square())
-                                       / (work.W.detach().square().sum(1) + work.v.detach()[0].square())).sqrt().max())
+                grad_sq = grad_W.square().sum(1) + grad_v[0].square()
+                param_sq = work.W.detach().square().sum(1) + work.v.detach()[0].square()
+                relative_rate = float((grad_sq / param_sq).sqrt().max())
             step = min(step, flow_time_budget - log.flow_time)
             with torch.no_grad():
                 work.W -= step * grad_W
