@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import synthetic
 from prelu_robust.store import default_store, git_revision
 
@@ -40,6 +41,7 @@ def compare(stored: dict[str, np.ndarray], new: dict[str, np.ndarray]) -> str:
 
 def main(n_clusters: int = 10) -> None:
     torch.set_num_threads(1)
+    keep_freed_memory()
     clusters = {} if n_clusters == 10 else {"n_clusters": 20, "n_positive": 8}
     config = synthetic.make_config("paper", **clusters)
     store = default_store("paper")

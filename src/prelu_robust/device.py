@@ -1,10 +1,14 @@
-"""Where computations run: a ``device`` setting and a measured CPU thread count."""
+"""Where computations run: a ``device`` setting, a measured CPU thread count and
+an allocator that keeps freed memory."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import functools
 import os
+import sys
 import time
 from collections.abc import Iterator
 
@@ -31,7 +35,37 @@ def compute_device(device: str = "auto") -> torch.device:
     resolved = resolve_device(device)
     if resolved.type == "cpu":
         choose_num_threads()
+        keep_freed_memory()
     return resolved
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_MAX = 32 << 20  # the largest glibc accepts on 64-bit systems
+_TRIM_THRESHOLD = 1 << 30
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Make glibc keep freed memory for reuse (Linux only; elsewhere a no-op).
+
+    By default every array above 128 KiB is a fresh ``mmap``, returned to the OS
+    when freed, so each training or attack step page-faults its temporaries
+    again: a (2000, 1000) float32 gradient costs ~3 ms of first-touch faults
+    against 4 ms for the matrix product that fills it. Allocations up to 32 MiB
+    now come from the heap, and up to 1 GiB of freed heap is kept. The
+    arithmetic is unchanged (results are bit-identical); the process keeps its
+    peak memory. Returns whether the settings were applied.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return False
+    applied = mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX) and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    return bool(applied)
 
 
 @functools.cache
