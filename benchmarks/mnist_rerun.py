@@ -1,0 +1,93 @@
+"""An MNIST page's cost with the *current* engine, and a determinism check of the
+store: for each p, repeat 0 is recomputed from scratch (training, the Linf curve
+and, for ten classes, Table 1), timed, and compared array by array with its stored
+model and run; the times are projected onto the page's runs (4 powers x 5 repeats).
+Writes benchmarks/RESULTS_RERUN_MNIST<N>.md.
+
+    python benchmarks/mnist_rerun.py [N]      # N = 10 (default, with Table 1) or 2 (parity)
+
+The projection takes repeat 0 as typical of its p (recorded per-repeat costs vary
+by ~10%). Run it on an otherwise idle machine: process time inflates when cores
+are shared.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from prelu_robust.device import keep_freed_memory
+from prelu_robust.experiments import mnist
+from prelu_robust.store import ResultsStore, default_store, git_revision
+
+HERE = Path(__file__).parent
+TARGET_CPU_H = 1.0
+TIMINGS = ("train_seconds", "attack_seconds")
+
+
+def compare(stored: dict[str, np.ndarray] | None, new: dict[str, np.ndarray]) -> str:
+    """'identical', or the arrays that differ with their largest absolute difference."""
+    if stored is None:
+        return "not in the store"
+    differ = []
+    for name in sorted(set(new) - set(TIMINGS)):
+        a, b = np.asarray(stored[name], float), np.asarray(new[name], float)
+        if a.shape != b.shape or not np.array_equal(a, b):
+            gap = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("nan")
+            differ.append(f"{name} {gap:.1e}")
+    return "identical" if not differ else "; ".join(differ)
+
+
+def recorded_cpu_s(store: ResultsStore, kind: str, settings: dict) -> float:
+    """The CPU seconds the stored entry took (the run's exclude training), or NaN."""
+    return store.meta(kind, settings)["cpu_s"] if store.load(kind, settings) is not None else float("nan")
+
+
+def main(n_class: int = 10) -> None:
+    torch.set_num_threads(1)
+    keep_freed_memory()
+    config = mnist.make_config("paper", n_class=n_class, **({} if n_class == 10 else {"table1": False}))
+    data = mnist.load_data(config)
+    stored, device = default_store("paper"), torch.device("cpu")
+    rows, projected = [], 0.0
+    for p in config.powers:
+        settings = config.run_settings(p, 0)
+        model_settings = {k: v for k, v in settings.items() if k not in mnist.ATTACK_SETTINGS}
+        with tempfile.TemporaryDirectory() as scratch:
+            fresh = ResultsStore(Path(scratch))
+            start = time.process_time()
+            mnist.trained_model(settings, data, device, fresh, show_progress=False)
+            train_s = time.process_time() - start
+            start = time.process_time()
+            run = mnist.compute_run(settings, data, device, fresh, show_progress=False)  # the model is cached now
+            attack_s = time.process_time() - start
+            model = fresh.load(mnist.MODEL_KIND, model_settings)
+        verdict_model = compare(stored.load(mnist.MODEL_KIND, model_settings), model)
+        verdict_run = compare(stored.load(mnist.KIND, settings), run)
+        rows.append(f"| {p:g} | {train_s:.0f} | {recorded_cpu_s(stored, mnist.MODEL_KIND, model_settings):.0f} | "
+                    f"{attack_s:.0f} | {recorded_cpu_s(stored, mnist.KIND, settings):.0f} | {verdict_model} | "
+                    f"{verdict_run} |")
+        projected += config.repeats * (train_s + attack_s)
+        print(rows[-1], flush=True)
+    name = "ten classes, Linf curve and Table 1" if n_class == 10 else "parity, Linf curve"
+    out = [f"# The MNIST page ({name}) with the current engine\n",
+           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread, git {git_revision()}. "
+           "Repeat 0 of each p recomputed from scratch and compared with its stored model and run "
+           "(`benchmarks/mnist_rerun.py`). CPU seconds; the attack columns exclude training.\n",
+           "| p | training now | training recorded | attacks now | attacks recorded | model against the store "
+           "| run against the store |", "|---|---|---|---|---|---|---|", *rows,
+           f"\nProjected page ({len(config.powers)} powers x {config.repeats} repeats): "
+           f"**{projected / 3600:.2f} CPU-h** (target {TARGET_CPU_H:g} CPU-h).\n"]
+    text = "\n".join(out)
+    (HERE / f"RESULTS_RERUN_MNIST{n_class}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
