@@ -50,6 +50,9 @@ benchmark: setup
 	$(BIN)/python benchmarks/figure_cost.py
 	$(BIN)/python benchmarks/figure_rerun.py 10
 	$(BIN)/python benchmarks/figure_rerun.py 20
+	$(BIN)/python benchmarks/mnist_rerun.py 2
+	$(BIN)/python benchmarks/mnist_rerun.py 10
+	$(BIN)/python benchmarks/mnist_floor.py
 
 clean:
 	rm -rf _build executed

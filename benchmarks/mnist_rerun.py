@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from figure_rerun import compare  # a sibling script: benchmarks/ is on sys.path
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import mnist
 from prelu_robust.store import ResultsStore, default_store, git_revision
@@ -29,19 +29,6 @@ from prelu_robust.store import ResultsStore, default_store, git_revision
 HERE = Path(__file__).parent
 TARGET_CPU_H = 1.0
 TIMINGS = ("train_seconds", "attack_seconds")
-
-
-def compare(stored: dict[str, np.ndarray] | None, new: dict[str, np.ndarray]) -> str:
-    """'identical', or the arrays that differ with their largest absolute difference."""
-    if stored is None:
-        return "not in the store"
-    differ = []
-    for name in sorted(set(new) - set(TIMINGS)):
-        a, b = np.asarray(stored[name], float), np.asarray(new[name], float)
-        if a.shape != b.shape or not np.array_equal(a, b):
-            gap = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("nan")
-            differ.append(f"{name} {gap:.1e}")
-    return "identical" if not differ else "; ".join(differ)
 
 
 def recorded_cpu_s(store: ResultsStore, kind: str, settings: dict) -> float:
@@ -68,8 +55,8 @@ def main(n_class: int = 10) -> None:
             run = mnist.compute_run(settings, data, device, fresh, show_progress=False)  # the model is cached now
             attack_s = time.process_time() - start
             model = fresh.load(mnist.MODEL_KIND, model_settings)
-        verdict_model = compare(stored.load(mnist.MODEL_KIND, model_settings), model)
-        verdict_run = compare(stored.load(mnist.KIND, settings), run)
+        verdict_model = compare(stored.load(mnist.MODEL_KIND, model_settings), model, TIMINGS)
+        verdict_run = compare(stored.load(mnist.KIND, settings), run, TIMINGS)
         rows.append(f"| {p:g} | {train_s:.0f} | {recorded_cpu_s(stored, mnist.MODEL_KIND, model_settings):.0f} | "
                     f"{attack_s:.0f} | {recorded_cpu_s(stored, mnist.KIND, settings):.0f} | {verdict_model} | "
                     f"{verdict_run} |")

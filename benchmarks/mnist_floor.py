@@ -1,0 +1,107 @@
+"""A lower bound on what an MNIST page costs on this machine, whatever the code:
+the matrix-product FLOPs that the issue's fixed workload cannot avoid, divided by
+the fastest rate one core reaches on those products. Writes
+benchmarks/RESULTS_MNIST_FLOOR.md.
+
+    python benchmarks/mnist_floor.py
+
+Counted (float32 multiply-adds as 2 FLOP; elementwise work, Adam, APGD's own
+bookkeeping and the stable rank's Gram matrix are left out, so the bound is low):
+  - training: 51 epochs x 50 steps of batch 1000, a forward product and the weight
+    gradient's product (2 x 2 x 1000 x 784 x 500 FLOP a step), plus each epoch's
+    statistics: a forward pass over the 50,000 training images (train loss and
+    accuracy, the features of the stable rank) and the 10,000 test images;
+  - attacks: APGD-CE runs all 100 iterations (1 restart; 5 for L1) on every point it
+    does not break, and each iteration costs a forward and an input-gradient product
+    (2 x 2 x 784 x 500 FLOP a point). Only the points still correct *after* each
+    radius are counted (points broken during a run could in principle be dropped the
+    moment they break), read from the stored curves of the paper profile.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from prelu_robust.experiments import mnist
+from prelu_robust.store import default_store
+
+HERE = Path(__file__).parent
+IN, WIDTH = 784, 500
+APGD_ITERATIONS = 100
+RESTARTS = {"Linf": 1, "L2": 1, "L1": 5}
+
+
+def peak_gflops() -> float:
+    """The fastest single-thread rate (GFLOP/s) over the workload's product shapes,
+    best of several repetitions (a high peak makes the bound lower, i.e. safe)."""
+    torch.set_num_threads(1)
+    best = 0.0
+    for m, k, n in ((1000, IN, WIDTH), (10000, IN, WIDTH), (WIDTH, 1000, IN)):
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        for _ in range(3):
+            a @ b
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(10):
+                a @ b
+            best = max(best, 2 * m * k * n * 10 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def training_flop(config: mnist.MnistConfig, n_train: int = 50000, n_test: int = 10000) -> float:
+    steps = config.epochs * (n_train // config.batch_size)
+    step = 2 * (2 * config.batch_size * IN * WIDTH)
+    statistics = config.epochs * 2 * (n_train + n_test) * IN * WIDTH
+    return steps * step + statistics
+
+
+def attack_flop(config: mnist.MnistConfig, stored: dict[str, np.ndarray], n_points: int) -> tuple[float, float]:
+    """(Linf curve, Table 1) FLOPs of one model, from its stored accuracies."""
+    per_point = APGD_ITERATIONS * 2 * (2 * IN * WIDTH)
+    curve = np.asarray(stored["robust_accuracy"])[1:]  # radius 0 is clean accuracy: no attack
+    curve_flop = float(curve.sum()) * n_points * per_point
+    table_flop = 0.0
+    if "table1" in stored:
+        for (norm, _), accuracy in zip(mnist.TABLE1, stored["table1"]):
+            table_flop += float(accuracy) * config.table1_points * RESTARTS[norm] * per_point
+    return curve_flop, table_flop
+
+
+def main() -> None:
+    gflops = peak_gflops()
+    store = default_store("paper")
+    rows = []
+    for label, overrides in (("parity", {"n_class": 2, "table1": False}), ("ten classes + Table 1", {"n_class": 10})):
+        config = mnist.make_config("paper", **overrides)
+        train = curve = table = 0.0
+        models = 0
+        for p in config.powers:
+            for repeat in range(config.repeats):
+                stored = store.load(mnist.KIND, config.run_settings(p, repeat))
+                if stored is None:
+                    raise SystemExit(f"{label}: p={p:g} repeat {repeat} is not in the store; run "
+                                     "benchmarks/paper_mnist.py first")
+                c, t = attack_flop(config, stored, 10000)
+                train, curve, table, models = train + training_flop(config), curve + c, table + t, models + 1
+        total = train + curve + table
+        rows.append(f"| {label} | {models} | {train / 1e12:.0f} | {curve / 1e12:.0f} | {table / 1e12:.0f} | "
+                    f"{total / 1e12:.0f} | {total / gflops / 1e9 / 60:.0f} |")
+    out = ["# A lower bound on the MNIST pages' cost on this machine\n",
+           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread "
+           f"(`benchmarks/mnist_floor.py`). Fastest measured single-thread rate on the workload's matrix "
+           f"products: **{gflops:.0f} GFLOP/s**. Only the products the issue's fixed workload cannot avoid "
+           "are counted (see the script's docstring), at that rate with no other work: a bound from below.\n",
+           "| page | models | training TFLOP | Linf curve TFLOP | Table 1 TFLOP | total TFLOP | CPU-min at least |",
+           "|---|---|---|---|---|---|---|", *rows, ""]
+    text = "\n".join(out)
+    (HERE / "RESULTS_MNIST_FLOOR.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
