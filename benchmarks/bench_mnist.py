@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import mnist
 from prelu_robust.metrics import stable_rank
 
@@ -85,11 +86,12 @@ def cpu_seconds(fn):
 
 def main() -> None:
     torch.set_num_threads(THREADS)
+    keep_freed_memory()  # for the reference-style loop and the library alike
     config = mnist.make_config("paper", n_class=10)
     data = mnist.load_data(config)
     out = [f"# MNIST benchmark\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.processor() or platform.machine()}, "
            f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start), torch {torch.__version__}, "
-           f"{THREADS} thread(s); CPU seconds. "
+           f"{THREADS} thread(s); CPU seconds; glibc keeps freed memory for both sides. "
            "Written by `benchmarks/bench_mnist.py`.\n"]
 
     # -- one epoch with its statistics, paper size (50,000 / 10,000) --
