@@ -107,25 +107,17 @@ def load_data(config: MnistConfig, data_root: str | None = None) -> ImageSplit:
 
 
 # -- one run --------------------------------------------------------------------
-def _evaluate(net: PReLUNet, x: torch.Tensor, y: torch.Tensor, features: torch.Tensor | None = None,
-              chunk: int = 10000, block: int = 1000) -> tuple[float, float, torch.Tensor]:
-    """Loss, accuracy and hidden features (n, width) in one pass.
-
-    Features are computed ``block`` rows at a time (the elementwise work stays in
-    cache; rows do not depend on the block) into ``features`` (n, width) when
-    given, so one array serves every epoch; the loss is summed per ``chunk``."""
-    n = len(y)
-    if features is None:
-        features = torch.empty(n, net.width, dtype=x.dtype, device=x.device)
-    losses, correct = 0.0, 0
+def _evaluate(net: PReLUNet, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -> tuple[float, float, torch.Tensor]:
+    """Loss, accuracy and hidden features (n, width) in one pass."""
+    losses, correct, feats = 0.0, 0, []
     with torch.no_grad():
-        for s in range(0, n, block):
-            features[s:s + block] = net.features(x[s:s + block])
-        for s in range(0, n, chunk):
-            logits = features[s:s + chunk] @ net.v.T + net.b
+        for s in range(0, len(y), chunk):
+            h = net.features(x[s:s + chunk])
+            logits = h @ net.v.T + net.b
             losses += float(torch.nn.functional.cross_entropy(logits, y[s:s + chunk], reduction="sum"))
             correct += int((logits.argmax(1) == y[s:s + chunk]).sum())
-    return losses / n, correct / n, features
+            feats.append(h)
+    return losses / len(y), correct / len(y), torch.cat(feats)
 
 
 def train_run(s: dict[str, Any], data: ImageSplit, device: torch.device, show_progress: bool = True):
@@ -139,8 +131,6 @@ def train_run(s: dict[str, Any], data: ImageSplit, device: torch.device, show_pr
     order_gen = torch.Generator().manual_seed(derive_seed(s["run_seed"], "order"))
     history = {k: [] for k in ("train_loss", "train_accuracy", "test_accuracy", "stable_rank")}
     n = len(y_train)
-    train_features = torch.empty(n, s["width"], dtype=x_train.dtype, device=device)
-    test_features = torch.empty(len(y_test), s["width"], dtype=x_test.dtype, device=device)
     for _ in progress(range(s["epochs"]), desc=f"train p={s['p']:g}", enabled=show_progress):
         order = torch.randperm(n, generator=order_gen).to(device)
         for start in range(0, n, s["batch_size"]):
@@ -149,10 +139,10 @@ def train_run(s: dict[str, Any], data: ImageSplit, device: torch.device, show_pr
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        train_loss, train_acc, features = _evaluate(net, x_train, y_train, train_features)
+        train_loss, train_acc, features = _evaluate(net, x_train, y_train)
         history["train_loss"].append(train_loss)
         history["train_accuracy"].append(train_acc)
-        history["test_accuracy"].append(_evaluate(net, x_test, y_test, test_features)[1])
+        history["test_accuracy"].append(_evaluate(net, x_test, y_test)[1])
         history["stable_rank"].append(stable_rank(features))
     return net.eval(), {k: np.asarray(v) for k, v in history.items()}
 
