@@ -44,6 +44,7 @@ notebooks: setup
 html: setup mathjax
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
+# Several CPU-hours: the rerun scripts recompute runs of every kind from scratch.
 benchmark: setup
 	$(BIN)/python benchmarks/bench_synthetic.py
 	$(BIN)/python benchmarks/bench_mnist.py
