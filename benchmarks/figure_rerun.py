@@ -42,6 +42,18 @@ def compare(stored: dict[str, np.ndarray] | None, new: dict[str, np.ndarray], ig
     return "identical" if not differ else "; ".join(differ)
 
 
+def write_report(file: str, title: str, method: str, header: str, rows: list[str], projected_label: str,
+                 projected_cpu_s: float) -> None:
+    """Write (and print) a rerun table with its date, machine, revision and projection."""
+    out = [f"# {title}\n",
+           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread, git {git_revision()}. "
+           f"{method}\n", header, "|" + "---|" * (header.count("|") - 1), *rows,
+           f"\n{projected_label}: **{projected_cpu_s / 3600:.2f} CPU-h** (target {TARGET_CPU_H:g} CPU-h).\n"]
+    text = "\n".join(out)
+    (HERE / file).write_text(text)
+    print(text)
+
+
 def main(n_clusters: int = 10) -> None:
     torch.set_num_threads(1)
     keep_freed_memory()
@@ -64,17 +76,11 @@ def main(n_clusters: int = 10) -> None:
             rows.append(f"| {p:g} | {kind} | {count} | {cpu_s:.0f} | {recorded:.0f} | {verdict} |")
             projected += count * cpu_s
             print(rows[-1], flush=True)
-    out = [f"# The Section 5.1 figure (K = {config.n_clusters}) with the current engine\n",
-           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread, git {git_revision()}. "
-           "One run of each kind recomputed from scratch and compared with its stored entry "
-           "(`benchmarks/figure_rerun.py`).\n",
-           "| p | kind | runs of this kind | CPU-s now | CPU-s recorded | against the store |",
-           "|---|---|---|---|---|---|", *rows,
-           f"\nProjected whole figure: **{projected / 3600:.2f} CPU-h** (target {TARGET_CPU_H:g} CPU-h).\n"]
-    text = "\n".join(out)
-    (HERE / f"RESULTS_RERUN_K{config.n_clusters}.md").write_text(text)
-    print(text)
-
+    header = "| p | kind | runs of this kind | CPU-s now | CPU-s recorded | against the store |"
+    write_report(f"RESULTS_RERUN_K{config.n_clusters}.md",
+                 f"The Section 5.1 figure (K = {config.n_clusters}) with the current engine",
+                 "One run of each kind recomputed from scratch and compared with its stored entry "
+                 "(`benchmarks/figure_rerun.py`).", header, rows, "Projected whole figure", projected)
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)

@@ -13,7 +13,6 @@ are shared.
 
 from __future__ import annotations
 
-import platform
 import sys
 import tempfile
 import time
@@ -21,13 +20,11 @@ from pathlib import Path
 
 import torch
 
-from figure_rerun import compare  # a sibling script: benchmarks/ is on sys.path
+from figure_rerun import compare, write_report  # a sibling script: benchmarks/ is on sys.path
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import mnist
-from prelu_robust.store import ResultsStore, default_store, git_revision
+from prelu_robust.store import ResultsStore, default_store
 
-HERE = Path(__file__).parent
-TARGET_CPU_H = 1.0
 TIMINGS = ("train_seconds", "attack_seconds")
 
 
@@ -63,18 +60,12 @@ def main(n_class: int = 10) -> None:
         projected += config.repeats * (train_s + attack_s)
         print(rows[-1], flush=True)
     name = "ten classes, Linf curve and Table 1" if n_class == 10 else "parity, Linf curve"
-    out = [f"# The MNIST page ({name}) with the current engine\n",
-           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread, git {git_revision()}. "
-           "Repeat 0 of each p recomputed from scratch and compared with its stored model and run "
-           "(`benchmarks/mnist_rerun.py`). CPU seconds; the attack columns exclude training.\n",
-           "| p | training now | training recorded | attacks now | attacks recorded | model against the store "
-           "| run against the store |", "|---|---|---|---|---|---|---|", *rows,
-           f"\nProjected page ({len(config.powers)} powers x {config.repeats} repeats): "
-           f"**{projected / 3600:.2f} CPU-h** (target {TARGET_CPU_H:g} CPU-h).\n"]
-    text = "\n".join(out)
-    (HERE / f"RESULTS_RERUN_MNIST{n_class}.md").write_text(text)
-    print(text)
-
+    header = ("| p | training now | training recorded | attacks now | attacks recorded | model against the store "
+              "| run against the store |")
+    write_report(f"RESULTS_RERUN_MNIST{n_class}.md", f"The MNIST page ({name}) with the current engine",
+                 "Repeat 0 of each p recomputed from scratch and compared with its stored model and run "
+                 "(`benchmarks/mnist_rerun.py`). CPU seconds; the attack columns exclude training.", header, rows,
+                 f"Projected page ({len(config.powers)} powers x {config.repeats} repeats)", projected)
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
