@@ -7,7 +7,7 @@ from prelu_robust.attacks import L2Attack, robust_accuracy_curve, score_and_grad
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.metrics import distance_to_ideal
 from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net
-from prelu_robust.subspace import FullSpace, NeuronSpan, neuron_basis
+from prelu_robust.subspace import FullSpace, NeuronSpan, SignExactSpan, neuron_basis
 
 EPS = [0.0, 0.3, 0.6, 0.9]
 
@@ -56,6 +56,47 @@ def test_surrogate_steps_keep_exact_verdicts(trained_nets):
                                  exact_space=NeuronSpan(net, basis), carry_broken=True)
     full = robust_accuracy_curve(net, x, y, EPS, attack)
     assert (fast[1:] - full[1:]).abs().max() <= 0.02
+
+
+def test_sign_exact_span_has_the_full_nets_sign_even_where_the_small_neurons_decide():
+    """Two dominant neurons along e1 (+) and e2 (-) cancel exactly on the points
+    t (e1 + e2) + noise: there the 300 tiny neurons decide the sign, and the
+    span must fall back to every neuron."""
+    gen = torch.Generator().manual_seed(0)
+    dim, tiny = 12, 300
+    net = PReLUNet(dim, 2 + tiny, p=3.0).double()
+    with torch.no_grad():
+        net.W.copy_(torch.cat([torch.eye(2, dim, dtype=torch.float64),
+                               1e-4 * torch.randn(tiny, dim, generator=gen, dtype=torch.float64)]))
+        net.v.copy_(torch.cat([torch.tensor([1.0, -1.0], dtype=torch.float64),
+                               1e-4 * torch.randn(tiny, generator=gen, dtype=torch.float64)])[None, :])
+    basis = torch.linalg.qr(torch.randn(dim, 4, generator=gen, dtype=torch.float64))[0]
+    x0 = torch.randn(400, dim, generator=gen, dtype=torch.float64)
+    x0[:200, :2] = torch.rand(200, 1, generator=gen, dtype=torch.float64)  # f of the dominant pair is 0
+    delta = torch.randn(400, dim, generator=gen, dtype=torch.float64) * 0.3
+    delta[:200] = 0.0
+    exact, verdicts = NeuronSpan(net, basis), SignExactSpan(net, basis, tol=1e-3)
+    assert verdicts.dominant.W.shape[0] == 2 and verdicts.rest_bound > 0
+    a, s, u = exact.split(delta)
+    u = torch.where(s[:, None] > 0, u, 0.0)
+    f_exact = exact.bind(exact.anchor(x0), u)(a, s)[0]
+    f_sign = verdicts.bind(verdicts.anchor(x0), u)(a, s)[0]
+    assert torch.equal(torch.sign(f_sign), torch.sign(f_exact))
+    assert torch.allclose(f_sign[:200], f_exact[:200], rtol=1e-12, atol=0)  # the fallback's points
+    assert (torch.sign(f_exact[:200]) != 0).all()
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0])
+def test_sign_exact_verdicts_give_the_same_robust_curve(trained_nets, p):
+    nets, _, test = trained_nets
+    net = nets[p]
+    x, y = test.x[:300], test.y[:300]
+    basis = neuron_basis(net, rank_tol=1e-3).vectors
+    attack = L2Attack(steps=60, restarts=2, keep_best=True)
+    curves = [robust_accuracy_curve(net, x, y, EPS, attack, space=NeuronSpan(net, basis), exact_space=exact,
+                                    carry_broken=True) for exact in (NeuronSpan(net, basis),
+                                                                     SignExactSpan(net, basis, tol=1e-6))]
+    assert torch.equal(*curves)
 
 
 def test_distance_in_the_span_matches_the_full_space(ci_spec, trained_nets):

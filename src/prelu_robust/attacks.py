@@ -82,11 +82,15 @@ def random_in_ball(n: int, dim: int, eps: float, generator: torch.Generator, dty
     return (direction * radius).to(device)
 
 
-def _project(a: Tensor, s: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-    """Scale (a, s) onto the l2 ball of radius eps (norm^2 = |a|^2 + s^2)."""
-    norm = (a.square().sum(1) + s.square()).sqrt()
+def _descend(a: Tensor, s: Tensor, grad: Tensor, y: Tensor, step_size: float, eps: float) -> tuple[Tensor, Tensor]:
+    """One step of length ``step_size`` down the margin ``y f`` (``grad``: the
+    gradient of f at (a, s), (n, r)), scaled back onto the l2 ball of radius eps
+    (norm^2 = |a|^2 + s^2). A zero gradient does not move the point."""
+    scale = (y * step_size) / torch.linalg.vector_norm(grad, dim=1).clamp_min(torch.finfo(grad.dtype).tiny)
+    a = torch.addcmul(a, grad, scale[:, None], value=-1.0)
+    norm = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
     factor = (eps / norm.clamp_min(eps)).clamp_max(1.0)
-    return a * factor[:, None], s * factor
+    return a.mul_(factor[:, None]), s * factor
 
 
 @torch.no_grad()
@@ -127,11 +131,11 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
         for _ in range(attack.steps):
             f, grad = model(a, s)
             if attack.keep_best:
-                better = y * f < best_margin
-                best_margin = torch.where(better, y * f, best_margin)
-                best_a[better], best_s[better] = a[better], s[better]
-            # descend the margin y f: normalised step, zero where the gradient is zero
-            a, s = _project(a - attack.step_size * _unit_rows(y[:, None] * grad), s, eps)
+                margin = y * f
+                better = margin < best_margin
+                best_margin = torch.where(better, margin, best_margin)
+                best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
+            a, s = _descend(a, s, grad, y, attack.step_size, eps)
         alive = survive & (y * exact(a, s)[0] > 0)
         if attack.keep_best:
             alive &= y * exact(best_a, best_s)[0] > 0

@@ -58,32 +58,33 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
     net_space, ideal_space = spaces or (FullSpace(net, dim), FullSpace(ideal, dim))
     c = least_squares_scale(_scores(exact_net_space or net_space, x_data), _scores(ideal_space, x_data))
     gen = torch.Generator().manual_seed(seed)
-    per_batch = []
-    for _ in range(n_batches):
-        x = torch.randn(batch_size, dim, generator=gen, dtype=x_data.dtype).to(x_data.device)
-        a, s, u = net_space.split(x / x.norm(dim=1, keepdim=True))
-        origin = torch.zeros_like(x)
-        f_of, F_of = net_space.bind(net_space.anchor(origin), u), ideal_space.bind(ideal_space.anchor(origin), u)
-        best = torch.full((batch_size,), -1.0, dtype=torch.float64, device=x_data.device)
-        best_a, best_s = a.clone(), s.clone()
-        for step in range(steps + 1):
-            (f, grad_f), (F, grad_F) = f_of(a, s), F_of(a, s)
-            gap = c * f - F
-            better = gap.abs().double() > best
-            best = torch.where(better, gap.abs().double(), best)
-            best_a[better], best_s[better] = a[better], s[better]
-            if step == steps:
-                break
-            ascent = gap.sign()[:, None] * (c * grad_f - grad_F)
-            norm = ascent.norm(dim=1, keepdim=True)
-            a = a + step_size * torch.where(norm > 0, ascent / norm.clamp_min(1e-30), 0.0)
-            radius = (a.square().sum(1) + s.square()).sqrt()
-            a, s = a / radius[:, None], s / radius
-        if exact_net_space is not None:
-            exact = exact_net_space.bind(exact_net_space.anchor(origin), u)
-            best = torch.maximum(*[(c * exact(pa, ps)[0] - F_of(pa, ps)[0]).abs().double()
-                                   for pa, ps in ((a, s), (best_a, best_s))])
-        per_batch.append(float(best.max()))
+    # the batches ascend side by side, as one array: the same points, a tenth of the calls
+    x = torch.cat([torch.randn(batch_size, dim, generator=gen, dtype=x_data.dtype) for _ in range(n_batches)])
+    x = x.to(x_data.device)
+    a, s, u = net_space.split(x / x.norm(dim=1, keepdim=True))
+    origin = torch.zeros_like(x)
+    f_of, F_of = net_space.bind(net_space.anchor(origin), u), ideal_space.bind(ideal_space.anchor(origin), u)
+    best = torch.full((len(x),), -1.0, dtype=torch.float64, device=x_data.device)
+    best_a, best_s = a.clone(), s.clone()
+    for step in range(steps + 1):
+        (f, grad_f), (F, grad_F) = f_of(a, s), F_of(a, s)
+        gap = c * f - F
+        gap_size = gap.abs().double()
+        better = gap_size > best
+        best = torch.where(better, gap_size, best)
+        best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
+        if step == steps:
+            break
+        ascent = c * grad_f - grad_F  # grows |gap| along gap's sign; a zero ascent does not move the point
+        scale = gap.sign() * step_size / torch.linalg.vector_norm(ascent, dim=1).clamp_min(1e-30)
+        a = torch.addcmul(a, ascent, scale[:, None])
+        radius = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
+        a, s = a.div_(radius[:, None]), s / radius
+    if exact_net_space is not None:
+        exact = exact_net_space.bind(exact_net_space.anchor(origin), u)
+        best = torch.maximum(*[(c * exact(pa, ps)[0] - F_of(pa, ps)[0]).abs().double()
+                               for pa, ps in ((a, s), (best_a, best_s))])
+    per_batch = best.reshape(n_batches, batch_size).amax(1).tolist()
     return DistanceEstimate(sup=max(per_batch), scale=c, per_batch=tuple(per_batch))
 
 

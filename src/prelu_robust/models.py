@@ -9,6 +9,7 @@ unit is also divided by ``||x||^(p-1)``, which makes the net 1-homogeneous in ``
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -141,18 +142,23 @@ class PReLUNet(nn.Module):
         return f, grad
 
     @torch.no_grad()
-    def score_and_param_grads(self, x: Tensor, dloss_dscore) -> tuple[Tensor, Tensor, Tensor]:
-        """Forward pass and the gradients of ``sum_i L_i(f(x_i))`` for ``W`` and ``v``.
+    def param_grad(self, x: Tensor, dloss_dscore) -> ParamGrad:
+        """Forward pass and the gradients of ``sum_i L_i(f(x_i))`` for ``W`` and ``v``,
+        with ``grad_W`` left factored (see :class:`ParamGrad`).
 
-        ``dloss_dscore`` maps the scores (n,) to ``dL_i/df_i`` (n,). Returns the
-        scores (n,), ``grad_W`` (width, D) and ``grad_v`` (1, width). One matrix
+        ``dloss_dscore`` maps the scores (n,) to ``dL_i/df_i`` (n,). One matrix
         product forward and one backward: twice as fast as autograd here.
+
+        When ``x`` has a lower precision than the parameters (``bfloat16``), the two
+        products run in it: 4x faster on CPUs with bf16 dot products, at the price of
+        rounding the pre-activations and ``ParamGrad.product`` to 8 significant bits.
+        Everything else stays in the parameters' precision.
         """
         self._check_plain()
         W, v, p = self.W, self.v[0], self.p
-        z = x @ W.T
+        z = (x @ W.to(x.dtype).T).to(W.dtype)
         a = z.clamp_min(0)
-        a_pm1 = (z > 0).to(x.dtype) if p == 1.0 else a.pow(p - 1.0)
+        a_pm1 = (z > 0).to(W.dtype) if p == 1.0 else a.pow(p - 1.0)
         w_norm = W.norm(dim=1)
         scale = w_norm.pow(1.0 - p)
         units = a_pm1 * a * scale  # (n, h)
@@ -161,10 +167,55 @@ class PReLUNet(nn.Module):
             f = f + self.b
         g = dloss_dscore(f)
         grad_v = g @ units  # (h,)
-        grad_W = ((g[:, None] * a_pm1).T @ x) * (p * v * scale)[:, None]
-        if p != 1.0:
-            grad_W -= ((p - 1.0) * v * grad_v / w_norm.square())[:, None] * W
-        return f, grad_W, grad_v[None, :]
+        product = (g[:, None] * a_pm1).to(x.dtype).T @ x
+        decay = None if p == 1.0 else (p - 1.0) * v * grad_v / w_norm.square()
+        return ParamGrad(f, product, p * v * scale, decay, grad_v, w_norm)
+
+    def score_and_param_grads(self, x: Tensor, dloss_dscore) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`param_grad` assembled: scores (n,), ``grad_W`` (width, D), ``grad_v`` (1, width)."""
+        grad = self.param_grad(x, dloss_dscore)
+        return grad.scores, grad.grad_W(self.W), grad.grad_v[None, :]
+
+    @torch.no_grad()
+    def sgd_step(self, grad: ParamGrad, step: float) -> None:
+        """``W -= step * grad_W``, ``v -= step * grad_v`` in two in-place passes over ``W``."""
+        if grad.decay is not None:
+            self.W.mul_((1.0 + step * grad.decay)[:, None])
+        self.W.addcmul_(grad.product, grad.row_scale[:, None], value=-step)
+        self.v[0].sub_(grad.grad_v, alpha=step)
+
+
+class ParamGrad(NamedTuple):
+    """The gradient of a plain pReLU net, factored:
+    ``grad_W = row_scale[:, None] * product - decay[:, None] * W``.
+
+    ``scores`` (n,); ``product`` (width, D), in the inputs' dtype; ``row_scale``,
+    ``decay`` (None when p = 1), ``grad_v`` and the neurons' norms ``w_norm``: (width,).
+    """
+
+    scores: Tensor
+    product: Tensor
+    row_scale: Tensor
+    decay: Tensor | None
+    grad_v: Tensor
+    w_norm: Tensor
+
+    def grad_W(self, W: Tensor) -> Tensor:
+        """The assembled gradient (width, D), for parameters ``W``."""
+        grad = self.product.to(W.dtype) * self.row_scale[:, None]
+        return grad if self.decay is None else grad - self.decay[:, None] * W
+
+    def relative_rate(self, v: Tensor) -> float:
+        """``max_j ||grad of (w_j, v_j)|| / ||(w_j, v_j)||`` for output weights ``v``
+        (width,), bounded from above by the triangle inequality on ``grad_W``'s two
+        terms, so that it needs one pass over ``product`` (in its own dtype) and none
+        over ``W``."""
+        product_norm = self.product.norm(dim=1).to(self.row_scale.dtype)
+        grad_w_norm = self.row_scale.abs() * product_norm
+        if self.decay is not None:
+            grad_w_norm = grad_w_norm + self.decay.abs() * self.w_norm
+        grad_sq = grad_w_norm.square() + self.grad_v.square()
+        return float((grad_sq / (self.w_norm.square() + v.square())).sqrt().max())
 
 
 def relu_power(z: Tensor, p: float) -> Tensor:

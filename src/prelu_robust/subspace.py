@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from .metrics import neuron_contributions
-from .models import PReLUNet
+from .models import PReLUNet, relu_power
 
 Tensor = torch.Tensor
 BoundModel = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
@@ -74,6 +74,7 @@ class NeuronSpan(_Span):
         self.dim = basis.shape[1]
         self.WS = self.W @ basis  # (h, r)
         self.coef = net.v.detach()[0] * self.W.norm(dim=1).pow(1.0 - net.p)
+        self.slope_to_grad = net.p * self.coef
         self.bias = 0.0 if net.b is None else net.b.detach()
         self.p = net.p
 
@@ -86,13 +87,67 @@ class NeuronSpan(_Span):
         zu = None if u is None else u @ self.W.T
 
         def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
-            z = torch.addmm(z0, a, self.WS.T)
+            # (h, r) @ (r, n) then transposed: 3x faster than (n, r) @ (r, h) for these tall, thin shapes
+            z = (self.WS @ a.T).T + z0
             if zu is not None:
-                z = z + s[:, None] * zu
-            act = z.clamp_min(0)
-            slope = (z > 0).to(z.dtype) if self.p == 1.0 else act.pow(self.p - 1.0)
-            f = (slope * act) @ self.coef + self.bias
-            return f, (slope * (self.p * self.coef)) @ self.WS
+                z.addcmul_(s[:, None], zu)
+            act = z.clamp_min_(0)
+            if self.p == 1.0:
+                slope, units = (act > 0).to(act.dtype), act
+            else:
+                slope = relu_power(act, self.p - 1.0)
+                units = slope * act
+            f = units @ self.coef + self.bias
+            return f, (slope.mul_(self.slope_to_grad) @ self.WS)
+
+        return model
+
+
+class SignExactSpan(_Span):
+    """A plain :class:`PReLUNet` on points ``x0 + S a + s u`` whose scores have the
+    exact *sign* at a fraction of :class:`NeuronSpan`'s cost: for verdicts.
+
+    The neurons split into the dominant ones (contribution ``|v_j| ||w_j||`` at least
+    ``tol`` times the largest) and the rest, whose share of the score is at most
+    ``B ||x||^p`` with ``B`` the sum of their contributions (each unit is
+    ``v_j ||w_j|| relu(<x, w_j/||w_j||>)^p``). Scores come from the dominant neurons,
+    and a point whose score is within that bound of 0 is evaluated with every neuron.
+    After small-init training a p=3 net has a few dozen dominant neurons of 2000: its
+    verdicts then cost a few dozen columns instead of 2000.
+
+    The anchor of x0 (n, D) packs ``x0 W_dom^T``, ``||x0||`` and x0 in one (n, h_dom + 1 + D)
+    array, so that callers can take rows of it.
+    """
+
+    def __init__(self, net: PReLUNet, basis: Tensor, tol: float = 1e-6) -> None:
+        net._check_plain()
+        contributions = neuron_contributions(net.W.detach(), net.v.detach())
+        dominant = contributions >= tol * contributions.max()
+        self.dominant = NeuronSpan(net.subnet(torch.nonzero(dominant).squeeze(1)), basis)
+        self.full = NeuronSpan(net, basis)
+        self.rest_bound = float(contributions[~dominant].sum()) * (1 + 1e-4)  # margin for rounding
+        self.basis, self.dim, self.p = basis, basis.shape[1], net.p
+
+    def anchor(self, x0: Tensor) -> Tensor:
+        return torch.cat([self.dominant.anchor(x0), x0.norm(dim=1, keepdim=True), x0], dim=1)
+
+    def bind(self, packed: Tensor, u: Tensor | None = None) -> BoundModel:
+        h = self.dominant.W.shape[0]
+        z0, norm0, x0 = packed[:, :h], packed[:, h], packed[:, h + 1:]
+        dominant = self.dominant.bind(z0, u)
+
+        def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+            f, grad = dominant(a, s)
+            if self.rest_bound > 0:
+                radius = norm0 + (a.square().sum(1) + s.square()).sqrt()  # >= ||x0 + S a + s u||
+                unsure = torch.nonzero(f.abs() <= self.rest_bound * radius.pow(self.p)).squeeze(1)
+                if len(unsure):
+                    x = x0[unsure] + a[unsure] @ self.basis.T
+                    if u is not None:
+                        x = x + s[unsure, None] * u[unsure]
+                    zero = torch.zeros(len(unsure), self.dim, dtype=x.dtype, device=x.device)
+                    f = f.index_copy(0, unsure, self.full.bind(self.full.anchor(x))(zero, zero[:, 0])[0])
+            return f, grad
 
         return model
 

@@ -48,6 +48,7 @@ def loss_slope(margins: Tensor, loss: str) -> Tensor:
 
 LOSSES = ("exp", "logistic")
 SCHEDULES = ("constant", "loss_adaptive", "alignment_boost")
+PRODUCT_DTYPES = {"bfloat16": torch.bfloat16}  # besides None: the data's own dtype
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class SGDConfig:
     schedule: str = "constant"
     max_boost: float = 1e4
     max_relative_step: float = 0.02
+    product_dtype: str | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -102,6 +104,7 @@ class SGDConfig:
         require_choice("schedule", self.schedule, SCHEDULES)
         require(self.max_boost >= 1, "max_boost", self.max_boost, "a number >= 1")
         require(self.max_relative_step > 0, "max_relative_step", self.max_relative_step, "a number > 0")
+        require_choice("product_dtype", self.product_dtype, (None, *PRODUCT_DTYPES))
 
 
 @dataclass
@@ -144,6 +147,7 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
     active = torch.arange(model.width, device=model.W.device)
     work = model  # the units still trained; a subnet once pruned
     relative_rate = None  # alignment_boost: largest relative change per unit of step, last step
+    x_products = x if config.product_dtype is None else x.to(PRODUCT_DTYPES[config.product_dtype])  # once
 
     def snapshot() -> None:
         if work is not model:
@@ -159,22 +163,17 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
         for start in range(0, n, batch):
             idx = order[start:start + batch]
             idx = idx.to(x.device)
-            xb, yb = x[idx], y[idx]
-            scores, grad_W, grad_v = work.score_and_param_grads(
-                xb, lambda f: loss_slope(yb * f, config.loss) * yb / len(idx))
-            margins[start:start + len(idx)] = yb * scores
+            xb, yb = x_products[idx], y[idx]
+            grad = work.param_grad(xb, lambda f: loss_slope(yb * f, config.loss) * yb / len(idx))
+            margins[start:start + len(idx)] = yb * grad.scores
             step = lr
             aligning = not log.log_loss or log.log_loss[-1] > log.log_loss[0] - 0.1  # within 10% of L_0
             if config.schedule == "alignment_boost" and aligning:
                 if relative_rate is not None:
                     step = max(lr, min(config.max_boost * config.lr, config.max_relative_step / relative_rate))
-                grad_sq = grad_W.square().sum(1) + grad_v[0].square()
-                param_sq = work.W.detach().square().sum(1) + work.v.detach()[0].square()
-                relative_rate = float((grad_sq / param_sq).sqrt().max())
+                relative_rate = grad.relative_rate(work.v.detach()[0])
             step = min(step, flow_time_budget - log.flow_time)
-            with torch.no_grad():
-                work.W -= step * grad_W
-                work.v -= step * grad_v
+            work.sgd_step(grad, step)
             log.flow_time += step
             log.steps += 1
             seen = start + len(idx)

@@ -22,8 +22,8 @@ from ..device import compute_device
 from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
 from ..models import PReLUNet, ideal_net
 from ..store import ResultsStore, default_store
-from ..subspace import NeuronSpan, merge_neurons, neuron_basis
-from ..train import LOSSES, SCHEDULES, SGDConfig, train_sgd
+from ..subspace import NeuronSpan, SignExactSpan, merge_neurons, neuron_basis
+from ..train import LOSSES, PRODUCT_DTYPES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice
 from .common import SweepCost, build_config, derive_seed, shard_of, sweep
 
@@ -58,6 +58,7 @@ class SyntheticConfig:
     # the engine (see train.SGDConfig): same gradient-flow time, late phase in few epochs
     schedule: str = "loss_adaptive"
     prune_tol: float | None = 1e-6
+    product_dtype: str | None = "bfloat16"
     # attacks and Algorithm 1 step with the neurons carrying >= surrogate_tol of the largest
     # contribution, merged when their cosine exceeds 1 - surrogate_tol, in their span;
     # every verdict is evaluated with the full net
@@ -94,6 +95,7 @@ class SyntheticConfig:
             require(getattr(self, name) > 0, name, getattr(self, name), "a number > 0")
         require_choice("loss", self.loss, LOSSES)
         require_choice("schedule", self.schedule, SCHEDULES)
+        require_choice("product_dtype", self.product_dtype, (None, *PRODUCT_DTYPES))
         require(0 < self.surrogate_tol < 1, "surrogate_tol", self.surrogate_tol, "a number in (0, 1)")
         require(len(self.eps_grid) >= 1 and all(e >= 0 for e in self.eps_grid), "eps_grid",
                 self.eps_grid, "a non-empty list of radii >= 0")
@@ -144,7 +146,8 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
     net = PReLUNet(s["dim"], s["width"], p=s["p"]).init_small(
         s["init_scale"], torch.Generator().manual_seed(derive_seed(seed, "init"))).to(device)
     sgd = SGDConfig(lr=s["lr"], batch_size=s["batch_size"], epochs=s["epochs"], loss=s["loss"],
-                    schedule=s["schedule"], prune_tol=s["prune_tol"], seed=derive_seed(seed, "order"))
+                    schedule=s["schedule"], prune_tol=s["prune_tol"], product_dtype=s["product_dtype"],
+                    seed=derive_seed(seed, "order"))
     log = train_sgd(net, x_train, y_train, sgd, show_progress=show_progress)
 
     W, v = net.W.detach(), net.v.detach()[0]
@@ -180,7 +183,8 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
     if s["attacked"]:
         x_att, y_att = x_test[: s["attack_points"]], y_test[: s["attack_points"]]
         common = dict(steps=s["attack_steps"], step_size=s["attack_step_size"])
-        in_span = dict(space=step_space, exact_space=exact_space, chunk_size=20000)
+        verdicts = SignExactSpan(net, basis.vectors, tol=s["prune_tol"] or 0.0)  # exact signs, dominant neurons
+        in_span = dict(space=step_space, exact_space=verdicts, chunk_size=20000)
         arrays["robust_reference"] = robust_accuracy_curve(
             net, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "reference"), **in_span).numpy()
         arrays["robust_strong"] = robust_accuracy_curve(
