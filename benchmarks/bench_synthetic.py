@@ -29,7 +29,7 @@ from prelu_robust.experiments.common import derive_seed  # noqa: E402
 from prelu_robust.metrics import cosine_matrix, distance_to_ideal, neuron_contributions  # noqa: E402
 from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net  # noqa: E402
 from prelu_robust.store import default_store  # noqa: E402
-from prelu_robust.subspace import NeuronSpan, merge_neurons, neuron_basis  # noqa: E402
+from prelu_robust.subspace import NeuronSpan, SignExactSpan, merge_neurons, neuron_basis  # noqa: E402
 from prelu_robust.train import SGDConfig, train_sgd  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -60,14 +60,15 @@ def main() -> None:
     ref_net = ReferenceNet(s["dim"], s["width"], 3.0, s["init_scale"], init_seed)
     t_ref_epoch = timeit(lambda: train_reference(ref_net, train.x, train.y, 0.2, 100, 1, order_seed), 1)
     eng = PReLUNet(s["dim"], s["width"], 3.0).init_small(s["init_scale"], torch.Generator().manual_seed(init_seed))
-    one_epoch = SGDConfig(lr=0.2, batch_size=100, epochs=1, seed=order_seed)
+    one_epoch = SGDConfig(lr=0.2, batch_size=100, epochs=1, product_dtype=s["product_dtype"], seed=order_seed)
     t_eng_epoch = timeit(lambda: train_sgd(eng, train.x, train.y, one_epoch, show_progress=False), 1)
 
     # the trained models: the engine's (loss-adaptive, pruned) and the reference's if cached
     t0 = time.process_time()
     engine_net = PReLUNet(s["dim"], s["width"], 3.0).init_small(s["init_scale"], torch.Generator().manual_seed(init_seed))
     log = train_sgd(engine_net, train.x, train.y, SGDConfig(lr=0.2, batch_size=100, epochs=401, seed=order_seed,
-                    schedule="loss_adaptive", prune_tol=1e-6), show_progress=False)
+                    schedule=s["schedule"], prune_tol=s["prune_tol"], product_dtype=s["product_dtype"]),
+                    show_progress=False)
     t_engine_train = time.process_time() - t0
     pruned = engine_net.subnet(torch.nonzero(neuron_contributions(engine_net.W.detach(), engine_net.v.detach())
                                              >= 1e-6 * neuron_contributions(engine_net.W.detach(), engine_net.v.detach()).max()).squeeze(1))
@@ -95,8 +96,9 @@ def main() -> None:
     surrogate = merge_neurons(model.subnet(torch.nonzero(contributions >= 1e-3 * contributions.max()).squeeze(1)), 1e-3)
     basis = neuron_basis(surrogate, rank_tol=1e-3, extra=spec.centers()).vectors
     step_space, exact_space = NeuronSpan(surrogate, basis), NeuronSpan(model, basis)
+    verdicts = SignExactSpan(model, basis, tol=s["prune_tol"])
     t_eng_pgd = timeit(lambda: robust_accuracy_curve(model, x, y, [0.9], L2Attack(steps=100), space=step_space,
-                                                     exact_space=exact_space, chunk_size=20000), 1) / 100
+                                                     exact_space=verdicts, chunk_size=20000), 1) / 100
 
     def ideal(z):
         return ideal_classifier(z, spec, 3.0)
@@ -125,7 +127,8 @@ def main() -> None:
     out.append("# Benchmark: reference algorithm versus engine (Section 5.1, paper size)\n")
     out.append(f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                f"{THREADS} torch thread(s); {time.strftime('%Y-%m-%d %H:%M %Z')}. CPU seconds (process time); "
-               "glibc keeps freed memory (`device.keep_freed_memory`) for both sides.\n")
+               "glibc keeps freed memory (`device.keep_freed_memory`) for both sides. The engine's training "
+               f"products run in {s['product_dtype'] or 'the data dtype'}.\n")
     out.append("## Per unit of work\n")
     out.append("| unit | reference (CPU-s) | engine (CPU-s) | speed-up |\n|---|---|---|---|")
     out += [f"| {r[0]} | {r[1]:.4f} | {r[2]:.4f} | {r[3]:.1f}x |" for r in rows]
@@ -145,7 +148,8 @@ def main() -> None:
     out.append("\n## Outcome: the engine's model against the reference's\n")
     if reference_net is not None:
         rows = []
-        for name, net in (("reference (autograd SGD, 401 epochs)", reference_net), ("engine (adaptive, pruned)", engine_net)):
+        engine_name = f"engine (adaptive, pruned, {s['product_dtype']} products)"
+        for name, net in (("reference (autograd SGD, 401 epochs)", reference_net), (engine_name, engine_net)):
             c = neuron_contributions(net.W.detach(), net.v.detach())
             top = torch.argsort(c, descending=True)[:20]
             cos = cosine_matrix(net.W.detach()[top], spec.centers()).max(dim=1).values
@@ -163,7 +167,8 @@ def main() -> None:
             sur = merge_neurons(net.subnet(torch.nonzero(c >= 1e-3 * c.max()).squeeze(1)), 1e-3)
             b = neuron_basis(sur, rank_tol=1e-3, extra=spec.centers()).vectors
             curves[name] = robust_accuracy_curve(net, x, y, eps, L2Attack(steps=2000), space=NeuronSpan(sur, b),
-                                                 exact_space=NeuronSpan(net, b), chunk_size=20000)
+                                                 exact_space=SignExactSpan(net, b, tol=s["prune_tol"]),
+                                                 chunk_size=20000)
         out.append("\nRobust accuracy, reference attack (2000 steps), all 20,000 test points:\n")
         out.append("| eps | " + " | ".join(f"{e:.3f}" for e in eps) + " |\n|---|" + "---|" * len(eps))
         out += [f"| {k} | " + " | ".join(f"{float(v):.4f}" for v in c) + " |" for k, c in curves.items()]
@@ -173,7 +178,7 @@ def main() -> None:
         sub_x, sub_y = x[:300], y[:300]
         ref_kept = pgd_reference(ref_model, sub_x, sub_y, 0.964, 2000, 0.1).double().mean()
         eng_kept = robust_accuracy_curve(model, sub_x, sub_y, [0.964], L2Attack(steps=2000), space=step_space,
-                                         exact_space=exact_space)[0]
+                                         exact_space=verdicts)[0]
         out.append(f"\nSame model, same 300 points, eps=0.964, 2000 steps: reference full-space PGD "
                    f"{float(ref_kept):.4f}, engine {float(eng_kept):.4f}.")
         d_ref = algorithm1_reference(reference_net, ideal, small, 1, 200, 300, 0.01, 0)

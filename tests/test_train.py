@@ -118,3 +118,30 @@ def test_pruning_freezes_only_negligible_neurons(ci_spec):
     with torch.no_grad():
         gap = (full_net(data.x) - pruned_net(data.x)).abs().max() / full_net(data.x).abs().mean()
     assert gap < 1e-3
+
+
+def test_bfloat16_products_train_the_same_net(ci_spec):
+    """Rounding the two training products to bf16 moves the end of training by much
+    less than a change of repeat does: same neurons, same directions, same loss to a few %."""
+    exact_net, exact, data = _ci_run(ci_spec, schedule="loss_adaptive")
+    bf16_net, bf16, _ = _ci_run(ci_spec, schedule="loss_adaptive", product_dtype="bfloat16")
+    assert bf16.steps == pytest.approx(exact.steps, rel=0.01)
+    assert bf16.final_loss == pytest.approx(exact.final_loss, rel=0.05)  # 1.9% here; repeats differ by 2x
+    top = dominant_neurons(exact_net.W.detach(), exact_net.v.detach(), ci_spec.n_clusters)
+    cos = cosine_matrix(exact_net.W.detach()[top], bf16_net.W.detach()[top]).diagonal()
+    assert (cos > 0.9999).all()
+    with torch.no_grad():
+        gap = (exact_net(data.x) - bf16_net(data.x)).abs().max() / exact_net(data.x).abs().mean()
+    assert gap < 0.05
+    assert bf16_net.W.dtype == torch.float32  # the parameters keep their precision
+
+
+def test_sgd_step_applies_the_assembled_gradient():
+    gen = torch.Generator().manual_seed(2)
+    net = PReLUNet(6, 5, p=3.0).init_small(0.5, gen).double()
+    x = torch.randn(8, 6, generator=gen, dtype=torch.float64)
+    y = torch.sign(torch.randn(8, generator=gen, dtype=torch.float64))
+    grad = net.param_grad(x, lambda f: -y * torch.exp(-y * f) / len(y))
+    expected_W, expected_v = net.W.detach() - 0.3 * grad.grad_W(net.W.detach()), net.v.detach() - 0.3 * grad.grad_v
+    net.sgd_step(grad, 0.3)
+    assert torch.allclose(net.W, expected_W, rtol=1e-12) and torch.allclose(net.v, expected_v, rtol=1e-12)

@@ -55,7 +55,8 @@ class SyntheticConfig:
     batch_size: int = 100
     epochs: int = 401
     repeats: int = 5
-    # the engine (see train.SGDConfig): same gradient-flow time, late phase in few epochs
+    # the engine (see train.SGDConfig): same gradient-flow time, late phase in few epochs,
+    # training products in bf16; prune_tol also splits the verdicts' neurons (SignExactSpan)
     schedule: str = "loss_adaptive"
     prune_tol: float | None = 1e-6
     product_dtype: str | None = "bfloat16"
