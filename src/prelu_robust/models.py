@@ -171,6 +171,7 @@ class PReLUNet(nn.Module):
         decay = None if p == 1.0 else (p - 1.0) * v * grad_v / w_norm.square()
         return ParamGrad(f, product, p * v * scale, decay, grad_v, w_norm)
 
+    @torch.no_grad()
     def score_and_param_grads(self, x: Tensor, dloss_dscore) -> tuple[Tensor, Tensor, Tensor]:
         """:meth:`param_grad` assembled: scores (n,), ``grad_W`` (width, D), ``grad_v`` (1, width)."""
         grad = self.param_grad(x, dloss_dscore)

@@ -80,6 +80,8 @@ class NeuronSpan(_Span):
 
     def anchor(self, x0: Tensor) -> Tensor:
         """The pre-activations ``x0 W^T`` (n, h) of the unperturbed points."""
+        if not x0.any():  # the origin (Algorithm 1's anchor): zeros without an (n, D, h) product
+            return x0.new_zeros(x0.shape[0], self.W.shape[0])
         return x0 @ self.W.T
 
     def bind(self, z0: Tensor, u: Tensor | None = None) -> BoundModel:

@@ -76,7 +76,8 @@ class SGDConfig:
     ``schedule="alignment_boost"`` is ``loss_adaptive`` plus, while the epoch loss
     is within 10% of ``L_0`` (the alignment phase, where every neuron moves on its
     own), a step as large as keeps each neuron's relative change per step, as
-    measured at the previous step, below ``max_relative_step`` (the constant
+    bounded at the previous step (:meth:`ParamGrad.relative_rate`), below
+    ``max_relative_step`` (the constant
     schedule itself reaches ~0.04 there). Not used by any profile yet: measured in
     ``benchmarks/alignment_boost.py``.
 
