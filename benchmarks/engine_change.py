@@ -56,22 +56,24 @@ def compare(config: synthetic.SyntheticConfig, old: ResultsStore, new: ResultsSt
                 same_directions += all(int(before[k]) == int(after[k]) for k in ("surrogate_neurons", "basis_rank"))
                 active_gap = max(active_gap, abs(int(before["active_neurons"]) - int(after["active_neurons"])))
                 accuracy_gap = max(accuracy_gap, abs(float(before["test_accuracy"] - after["test_accuracy"])))
-                best_cosine = [np.abs(arrays["cosines"]).max(0) for arrays in pair]  # per direction
+                named = slice(0, 2) if p <= 2 else slice(2, None)  # the theory's directions: mu_+-, or the centres
+                best_cosine = [np.abs(arrays["cosines"][:, named]).max(0) for arrays in pair]
                 cosine_gap = max(cosine_gap, float(np.abs(best_cosine[0] - best_cosine[1]).max()))
                 for curve in ("robust_reference", "robust_strong", "robust_ideal"):
                     if curve in after:
                         gap = float(np.abs(before[curve] - after[curve]).max())
                         curve_gap[curve] = max(curve_gap.get(curve, 0.0), gap)
         if missing:
-            rows.append(f"| {p:g} | {missing} runs missing from one of the stores | | | | | | | |")
+            rows.append(f"| {p:g} | {missing} runs missing from one of the stores | | | | | | | | |")
             continue
         dist_change = np.abs(dist[1] - dist[0]) / dist[0]
         loss_change = np.abs(loss[1] - loss[0]) / loss[0]
         curves = ", ".join(f"{k.removeprefix('robust_')} {v:.4f}" for k, v in curve_gap.items())
-        rows.append(f"| {p:g} | {np.median(dist_change):.1%} (max {dist_change.max():.1%}) | "
+        plotted = np.abs(dist[1].mean(-1) - dist[0].mean(-1)) / dist[0].mean(-1)  # the figure's mean per alpha
+        rows.append(f"| {p:g} | {np.median(dist_change):.1%} (max {dist_change.max():.1%}) | {plotted.max():.1%} | "
                     f"{np.median(spread(dist[0])):.0%} | {np.median(loss_change):.1%} (max {loss_change.max():.1%}) | "
-                    f"{np.median(spread(loss[0])):.0%} | {same_directions} of {A * R} | {active_gap} | {accuracy_gap:.4f} | "
-                    f"{cosine_gap:.4f} | {curves} |")
+                    f"{np.median(spread(loss[0])):.0%} | {same_directions} of {A * R} | {active_gap} | "
+                    f"{accuracy_gap:.4f} | {cosine_gap:.4f} | {curves} |")
     return rows
 
 
@@ -83,9 +85,12 @@ def main(old_root: str, dropped: tuple[str, ...] = ("product_dtype",)) -> None:
            f"{', '.join(dropped)}. Changes are relative, per run; the spread is the range over the five "
            "repeats of one (p, alpha) divided by their mean, in the old store (median over alphas). Same "
            "directions: as many merged directions and the same basis rank. Active neurons: the largest change "
-           "of the number trained after pruning. Cosine: the largest change of any "
-           "direction's best cosine with a top neuron. Curves: the largest change at any radius.\n"]
-    header = ("| p | distance change: median (max) | spread over repeats | final loss change: median (max) | "
+           "of the number trained after pruning. Cosine: the largest change of any of the theory's directions' (mu_+ "
+           "and mu_- for p = 1, the centres for p = 3) best cosine with a top neuron; "
+           "curves: the largest change at any radius. A final loss is the mean over the last epoch's batches; "
+           "when the gradient-flow budget ends a few batches into an epoch, it is the mean over those few.\n"]
+    header = ("| p | distance change: median (max) | change of the mean over repeats (max over alphas) | "
+              "spread over repeats | final loss change: median (max) | "
               "spread over repeats | same directions | active neurons change | test accuracy change | cosine change | "
               "robust curves change |")
     for name, clusters in CLUSTERS.items():
