@@ -50,7 +50,10 @@ def profile_banner(r: SyntheticResults) -> str:
         f":class: {'tip' if r.profile == 'paper' else 'warning'}\n"
         f"D={c.dim}, K={c.n_clusters}, K1={c.n_positive}, n_train={c.n_train}, n_test={c.n_test}, "
         f"width={c.width}, init scale={c.init_scale:g}, {c.loss} loss, SGD lr={c.lr:g}, batch={c.batch_size}, "
-        f"epochs={c.epochs}, {len(c.alphas)} alphas x {c.repeats} repeats x p in {list(c.powers)}; "
+        f"epochs={c.epochs} ({c.schedule} schedule, "
+        + ("no pruning" if c.prune_tol is None else f"neurons below {c.prune_tol:g} of the largest frozen")
+        + f", training products in {c.product_dtype or 'float32'}), "
+        f"{len(c.alphas)} alphas x {c.repeats} repeats x p in {list(c.powers)}; "
         f"attack: {c.attack_steps} steps of {c.attack_step_size:g} on {c.attack_points} test points, "
         f"strong attack {c.strong_restarts} restarts; Algorithm 1: {c.dist_batches} x {c.dist_batch_size} points, "
         f"{c.dist_steps} steps of {c.dist_step_size:g}.\n\n"
