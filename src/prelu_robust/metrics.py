@@ -50,13 +50,13 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
     coordinates) re-evaluates the net exactly at each point's best and last
     iterates when the steps use a surrogate; the reported value is then exact.
     """
-    from .subspace import FullSpace
+    from .subspace import FullSpace, scores_at
 
     require(n_batches >= 1 and batch_size >= 1 and steps >= 0, "distance estimate sizes",
             (n_batches, batch_size, steps), "n_batches >= 1, batch_size >= 1, steps >= 0")
     dim = x_data.shape[1]
     net_space, ideal_space = spaces or (FullSpace(net, dim), FullSpace(ideal, dim))
-    c = least_squares_scale(_scores(exact_net_space or net_space, x_data), _scores(ideal_space, x_data))
+    c = least_squares_scale(scores_at(exact_net_space or net_space, x_data), scores_at(ideal_space, x_data))
     gen = torch.Generator().manual_seed(seed)
     # the batches ascend side by side, as one array: the same points, a tenth of the calls
     x = torch.cat([torch.randn(batch_size, dim, generator=gen, dtype=x_data.dtype) for _ in range(n_batches)])
@@ -86,12 +86,6 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
                                for pa, ps in ((a, s), (best_a, best_s))])
     per_batch = best.reshape(n_batches, batch_size).amax(1).tolist()
     return DistanceEstimate(sup=max(per_batch), scale=c, per_batch=tuple(per_batch))
-
-
-def _scores(space, x: Tensor) -> Tensor:
-    """The scores (n,) at the points x (n, D) themselves, through ``space``."""
-    zero = torch.zeros(x.shape[0], space.dim, dtype=x.dtype, device=x.device)
-    return space.bind(space.anchor(x))(zero, zero[:, 0])[0]
 
 
 def neuron_contributions(W: Tensor, v: Tensor) -> Tensor:

@@ -172,12 +172,6 @@ class PReLUNet(nn.Module):
         return ParamGrad(f, product, p * v * scale, decay, grad_v, w_norm)
 
     @torch.no_grad()
-    def score_and_param_grads(self, x: Tensor, dloss_dscore) -> tuple[Tensor, Tensor, Tensor]:
-        """:meth:`param_grad` assembled: scores (n,), ``grad_W`` (width, D), ``grad_v`` (1, width)."""
-        grad = self.param_grad(x, dloss_dscore)
-        return grad.scores, grad.grad_W(self.W), grad.grad_v[None, :]
-
-    @torch.no_grad()
     def sgd_step(self, grad: ParamGrad, step: float) -> None:
         """``W -= step * grad_W``, ``v -= step * grad_v`` in two in-place passes over ``W``."""
         if grad.decay is not None:

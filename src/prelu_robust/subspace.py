@@ -34,6 +34,12 @@ BoundModel = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 """(a (n, r), s (n,)) -> scores f (n,) and their gradients with respect to a (n, r)."""
 
 
+def scores_at(space, x: Tensor) -> Tensor:
+    """The scores (n,) at the points x (n, D) themselves, through ``space``."""
+    zero = torch.zeros(x.shape[0], space.dim, dtype=x.dtype, device=x.device)
+    return space.bind(space.anchor(x))(zero, zero[:, 0])[0]
+
+
 class FullSpace:
     """Perturbations anywhere in R^D, for any classifier (autograd or closed form).
     The anchor of a point is the point itself."""
@@ -80,8 +86,6 @@ class NeuronSpan(_Span):
 
     def anchor(self, x0: Tensor) -> Tensor:
         """The pre-activations ``x0 W^T`` (n, h) of the unperturbed points."""
-        if not x0.any():  # the origin (Algorithm 1's anchor): zeros without an (n, D, h) product
-            return x0.new_zeros(x0.shape[0], self.W.shape[0])
         return x0 @ self.W.T
 
     def bind(self, z0: Tensor, u: Tensor | None = None) -> BoundModel:
@@ -147,8 +151,7 @@ class SignExactSpan(_Span):
                     x = x0[unsure] + a[unsure] @ self.basis.T
                     if u is not None:
                         x = x + s[unsure, None] * u[unsure]
-                    zero = torch.zeros(len(unsure), self.dim, dtype=x.dtype, device=x.device)
-                    f = f.index_copy(0, unsure, self.full.bind(self.full.anchor(x))(zero, zero[:, 0])[0])
+                    f = f.index_copy(0, unsure, scores_at(self.full, x))
             return f, grad
 
         return model

@@ -4,7 +4,7 @@ The loss is ``mean_i l(y_i f(x_i))`` with ``l(m) = exp(-m)`` (the paper) or
 ``log(1 + exp(-m))``. Losses are reported in the log domain (``log mean l``), so a
 well-trained net never shows a loss of exactly 0 and a diverging one raises
 instead of producing NaNs. The gradient is closed-form (see
-:meth:`PReLUNet.score_and_param_grads`); tests check it against autograd.
+:meth:`PReLUNet.param_grad`); tests check it against autograd.
 """
 
 from __future__ import annotations
