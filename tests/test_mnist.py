@@ -10,6 +10,7 @@ import torch
 from prelu_robust import ParameterError
 from prelu_robust.data import mnist as mnist_data
 from prelu_robust.experiments import mnist
+from prelu_robust.models import PReLUNet, products_in
 from prelu_robust.store import ResultsStore
 
 MD5 = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -142,3 +143,30 @@ def test_table1_draws_the_same_random_points_for_every_run():
     assert len(pick) == 1000 and len(set(pick.tolist())) == 1000 and (pick < 10000).all()
     assert int(pick.max()) > 5000  # a draw from the whole split, not its first images
     assert torch.equal(pick, mnist.table1_points(10000, 1000))
+
+
+def test_a_bf16_success_that_float32_refutes_is_attacked_again_in_float32(monkeypatch):
+    # Two logits 2^-10 apart at x = (1, 0): equal after rounding W to bf16 (8 significant
+    # bits), where argmax then picks class 0; float32 says class 1, the label. No
+    # perturbation within 1e-3 changes float32's verdict.
+    net = PReLUNet(2, 2, p=1.0, out_dim=2)
+    with torch.no_grad():
+        net.W.copy_(torch.tensor([[1.0, 0.0], [1.0 + 2.0**-10, 0.0]]))
+        net.v.copy_(torch.eye(2))
+    net.requires_grad_(False)
+    x, y = torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([1, 0])
+    with products_in(net, torch.bfloat16):
+        assert (net(x).argmax(1) == 0).all()
+    assert net(x).argmax(1).tolist() == [1, 1]
+    float32_calls = []
+    attack = mnist.apgd_ce
+
+    def recording(net, x, y, norm, eps, seed, batch_size, device, product_dtype=None):
+        if product_dtype is None:
+            float32_calls.append(y.tolist())
+        return attack(net, x, y, norm, eps, seed, batch_size, device, product_dtype)
+
+    monkeypatch.setattr(mnist, "apgd_ce", recording)
+    kept = mnist.apgd_ce(net, x, y, "Linf", 1e-3, 0, 100, torch.device("cpu"), torch.bfloat16)
+    assert kept.tolist() == [True, False]  # float32's verdicts, not bf16's [False, True]
+    assert float32_calls == [[1]]  # only the refuted point is re-attacked

@@ -9,6 +9,7 @@ from prelu_robust.models import (
     bayes_log_odds,
     class_average_classifier,
     ideal_classifier,
+    products_in,
     relu_power,
     subclass_classifier,
 )
@@ -61,6 +62,49 @@ def test_closed_form_gradients_match_autograd(p):
     xr = x.clone().requires_grad_(True)
     (g_x,) = torch.autograd.grad(net(xr).sum(), xr)
     assert torch.allclose(net.score_and_input_grad(x)[1], g_x)
+
+
+def _features_by_autograd(net: PReLUNet, x: torch.Tensor) -> torch.Tensor:
+    """The plain composition that PReLUNet.features fuses."""
+    x = x if net.center is None else x - net.center
+    units = relu_power(x @ net.W.T, net.p)
+    if net.p == 1.0:
+        return units
+    units = units * net.W.norm(dim=1).pow(1 - net.p)
+    if net.normalize_input:
+        units = units * x.norm(dim=1, keepdim=True).clamp_min(1e-12).pow(1 - net.p)
+    return units
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 2.5, 3.0, 4.0])
+@pytest.mark.parametrize("normalize_input, centred", [(False, False), (True, False), (True, True)])
+def test_fused_features_match_autograd_in_value_and_gradient(p, normalize_input, centred):
+    gen = torch.Generator().manual_seed(2)
+    center = torch.randn(6, generator=gen, dtype=torch.float64) if centred else None
+    net = PReLUNet(6, 5, p=p, out_dim=3, normalize_input=normalize_input, center=center).double()
+    net.init_reference_mnist(gen)
+    x = torch.randn(8, 6, generator=gen, dtype=torch.float64)
+    x[0] = 0.0 if center is None else center  # a zero (centred) input: the clamped norm
+    weights = torch.randn(8, 5, generator=gen, dtype=torch.float64)
+    grads = []
+    for features in (net.features, lambda x: _features_by_autograd(net, x)):
+        xr = x.clone().requires_grad_(True)
+        units = features(xr)
+        grads.append((units.detach(), *torch.autograd.grad((units * weights).sum(), [xr, net.W])))
+    for fused, reference in zip(*grads):
+        assert torch.allclose(fused, reference, rtol=1e-12, atol=1e-12)
+
+
+def test_bf16_products_round_the_output_only_slightly():
+    gen = torch.Generator().manual_seed(3)
+    net = PReLUNet(784, 500, p=3.0, out_dim=10, normalize_input=True, center=torch.rand(784, generator=gen))
+    net.init_reference_mnist(gen)
+    x = torch.rand(64, 784, generator=gen)
+    exact = net(x)
+    with products_in(net, torch.bfloat16):
+        rounded = net(x)
+    assert net.product_dtype is None and rounded.dtype == torch.float32
+    assert 0 < (rounded - exact).abs().max() < 1e-2 * exact.abs().max()
 
 
 def test_bayes_log_odds_has_the_sign_of_the_bayes_classifier():

@@ -8,7 +8,9 @@ unit is also divided by ``||x||^(p-1)``, which makes the net 1-homogeneous in ``
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import torch
@@ -26,7 +28,15 @@ class PReLUNet(nn.Module):
     Parameters: ``W`` (width, in_dim), ``v`` (out_dim, width), optional bias
     ``b`` (out_dim,). ``forward`` maps (n, in_dim) to (n,) when ``out_dim == 1``
     and to (n, out_dim) otherwise.
+
+    ``product_dtype`` (None: the parameters' own) is the precision of the one
+    large product, ``x @ W.T``, in :meth:`features` and in its autograd backward
+    (``bfloat16``: ~5x faster on CPUs with bf16 dot products, pre-activations
+    rounded to 8 significant bits). Everything else stays in the parameters'
+    precision. A plain attribute, not state: see :func:`products_in`.
     """
+
+    product_dtype: torch.dtype | None = None
 
     def __init__(self, in_dim: int, width: int, p: float = 1.0, out_dim: int = 1, *,
                  normalize_input: bool = False, center: Tensor | None = None,
@@ -101,16 +111,10 @@ class PReLUNet(nn.Module):
 
     # -- evaluation -------------------------------------------------------
     def features(self, x: Tensor) -> Tensor:
-        """Hidden units ``relu(<x,w_j>)^p / ||w_j||^(p-1)``, shape (n, width)."""
-        if self.center is not None:
-            x = x - self.center
-        units = relu_power(x @ self.W.T, self.p)
-        if self.p == 1.0:  # the norms' exponent 1 - p is 0
-            return units
-        units = units * self.W.norm(dim=1).pow(1.0 - self.p)
-        if self.normalize_input:
-            units = units * x.norm(dim=1, keepdim=True).clamp_min(1e-12).pow(1.0 - self.p)
-        return units
+        """Hidden units ``relu(<x,w_j>)^p / ||w_j||^(p-1)`` (also divided by
+        ``||x||^(p-1)`` with ``normalize_input``; ``x`` centred first when the net has a
+        centre), shape (n, width)."""
+        return _HiddenUnits.apply(x, self.W, self.center, self.p, self.normalize_input, self.product_dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.features(x) @ self.v.T
@@ -213,6 +217,16 @@ class ParamGrad(NamedTuple):
         return float((grad_sq / (self.w_norm.square() + v.square())).sqrt().max())
 
 
+@contextlib.contextmanager
+def products_in(net: PReLUNet, dtype: torch.dtype | None) -> Iterator[PReLUNet]:
+    """Within the block, ``net``'s :meth:`~PReLUNet.features` products run in ``dtype``."""
+    previous, net.product_dtype = net.product_dtype, dtype
+    try:
+        yield net
+    finally:
+        net.product_dtype = previous
+
+
 def relu_power(z: Tensor, p: float) -> Tensor:
     """``relu(z)^p`` elementwise; small integer powers by multiplication, which is
     several times faster than ``pow`` forward and backward and gives the same values."""
@@ -223,6 +237,63 @@ def relu_power(z: Tensor, p: float) -> Tensor:
         out = r * r
         return out if p == 2.0 else out * r if p == 3.0 else out * out
     return r.pow(p)
+
+
+def matmul_in(a: Tensor, b: Tensor, dtype: torch.dtype | None) -> Tensor:
+    """``a @ b`` computed in ``dtype`` (None: as given), returned in ``a``'s dtype."""
+    if dtype is None or dtype == a.dtype:
+        return a @ b
+    return (a.to(dtype) @ b.to(dtype)).to(a.dtype)
+
+
+class _HiddenUnits(torch.autograd.Function):
+    """:meth:`PReLUNet.features` with a hand-written backward: the elementwise work
+    of autograd's chain (power, two scalings, their backwards) fused into a few
+    passes over the (n, width) units, so the net trains and is attacked ~1.5x
+    faster. The tests compare it with autograd on the plain composition.
+
+    With ``s_ij = ||w_j||^(1-p) ||x_i||^(1-p)`` and ``u = relu(z)^p s``, ``z = x W^T``:
+    ``du/dz = p relu(z)^(p-1) s``; the norms add ``(1-p) (sum_i G_ij u_ij) / ||w_j||^2 w_j``
+    to ``grad_W`` and ``(1-p) (sum_j G_ij u_ij) / ||x_i||^2 x_i`` to ``grad_x``.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, W: Tensor, center: Tensor | None, p: float, normalize: bool,
+                dtype: torch.dtype | None) -> Tensor:
+        xc = x if center is None else x - center
+        r = matmul_in(xc, W.T, dtype).clamp_min_(0)  # (n, h)
+        ctx.p, ctx.normalize, ctx.dtype = p, normalize, dtype
+        if p == 1.0:  # the norms' exponent 1 - p is 0
+            ctx.save_for_backward(xc, W, r)
+            return r
+        w_sq = W.square().sum(1)  # (h,)
+        scale = w_sq.pow((1.0 - p) / 2)[None, :]
+        x_sq = xc.square().sum(1, keepdim=True) if normalize else None  # (n, 1)
+        if normalize:
+            scale = scale * x_sq.clamp_min(1e-24).pow((1.0 - p) / 2)  # as ||x|| clamped at 1e-12
+        slope = relu_power(r, p - 1.0).mul_(scale)  # du/dz / p
+        units = slope * r
+        ctx.save_for_backward(xc, W, slope, units, w_sq, x_sq)
+        return units
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        p, dtype = ctx.p, ctx.dtype
+        if p == 1.0:
+            xc, W, r = ctx.saved_tensors
+            grad_z = grad * (r > 0)
+        else:
+            xc, W, slope, units, w_sq, x_sq = ctx.saved_tensors
+            grad_z = (grad * slope).mul_(p)
+        grad_x = matmul_in(grad_z, W, dtype) if ctx.needs_input_grad[0] else None
+        grad_W = matmul_in(grad_z.T, xc, dtype) if ctx.needs_input_grad[1] else None
+        if p != 1.0:
+            grad_units = grad * units
+            if grad_W is not None:
+                grad_W.add_(W * ((1.0 - p) * grad_units.sum(0) / w_sq)[:, None])
+            if grad_x is not None and ctx.normalize:  # zero below the clamp, as autograd's
+                grad_x.add_(xc * ((1.0 - p) * grad_units.sum(1, keepdim=True) / x_sq).where(x_sq > 1e-24, 0.0))
+        return grad_x, grad_W, None, None, None, None
 
 
 # -- ideal classifiers -------------------------------------------------------
