@@ -5,11 +5,12 @@ used the same seeds: so every difference is due to the precision alone. Also
 reported: how many points the float32 recheck re-attacked (a bf16 success float32
 refuted), and the attacks' CPU time. Writes benchmarks/RESULTS_ATTACK_PRECISION_MNIST<N>.md.
 
-    python benchmarks/attack_precision.py [N]    # N = 10 (default, with Table 1) or 2
+    python benchmarks/attack_precision.py OLD_STORE [N]   # N = 10 (default, with Table 1) or 2
 
-Needs the float32 engine's MNIST entries (models in the local cache, runs in the
-store) under their own keys, i.e. without the settings that engine lacked
-(``product_dtype``, ``attack_product_dtype``): run it in a checkout that has them.
+OLD_STORE is a paper store of the float32 engine (its ``mnist-run`` entries, from git
+history before commit 6d0f15a, and the ``mnist-model`` weights they were attacked on,
+a local cache), whose keys lack the settings that engine did not have
+(``product_dtype``, ``attack_product_dtype``).
 """
 
 from __future__ import annotations
@@ -23,18 +24,18 @@ import torch
 
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import mnist
-from prelu_robust.store import default_store
+from prelu_robust.store import ResultsStore
 
 HERE = Path(__file__).resolve().parent
 NEW_SETTINGS = ("product_dtype", "attack_product_dtype")
 
 
-def main(n_class: int = 10) -> None:
+def main(old_root: str, n_class: int = 10) -> None:
     torch.set_num_threads(1)
     keep_freed_memory()
     config = mnist.make_config("paper", n_class=n_class, **({} if n_class == 10 else {"table1": False}))
     data = mnist.load_data(config)
-    store, device = default_store("paper"), torch.device("cpu")
+    store, device = ResultsStore(Path(old_root)), torch.device("cpu")
     x, y = data.x_test.to(device), data.y_test.to(device)
 
     rechecked = []  # the float32 re-attacks: apgd_ce calling itself without a product dtype
@@ -52,7 +53,7 @@ def main(n_class: int = 10) -> None:
         old = {k: v for k, v in settings.items() if k not in NEW_SETTINGS}
         stored = store.load(mnist.KIND, old)
         if stored is None:
-            sys.exit(f"no float32 entry for p={p:g}: run this in a checkout of the float32 MNIST store")
+            sys.exit(f"no float32 entry for p={p:g} in {old_root}: see this script's docstring")
         net, _ = mnist.trained_model(old, data, device, store, show_progress=False)
         seed = mnist.derive_seed(settings["run_seed"], "attack") % (2**31)
         rechecked.clear()
@@ -99,4 +100,6 @@ def main(n_class: int = 10) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 10)

@@ -249,8 +249,9 @@ def matmul_in(a: Tensor, b: Tensor, dtype: torch.dtype | None) -> Tensor:
 class _HiddenUnits(torch.autograd.Function):
     """:meth:`PReLUNet.features` with a hand-written backward: the elementwise work
     of autograd's chain (power, two scalings, their backwards) fused into a few
-    passes over the (n, width) units, so the net trains and is attacked ~1.5x
-    faster. The tests compare it with autograd on the plain composition.
+    passes over the (n, width) units (an APGD-CE Linf run on 1,000 MNIST points with
+    bf16 products: 1.55 -> 1.32 CPU-s). The tests compare it with autograd on the
+    plain composition.
 
     With ``s_ij = ||w_j||^(1-p) ||x_i||^(1-p)`` and ``u = relu(z)^p s``, ``z = x W^T``:
     ``du/dz = p relu(z)^(p-1) s``; the norms add ``(1-p) (sum_i G_ij u_ij) / ||w_j||^2 w_j``

