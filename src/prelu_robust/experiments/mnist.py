@@ -180,9 +180,9 @@ def apgd_ce(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, norm: str, e
 
     With ``product_dtype`` (``net`` a :class:`PReLUNet`) the attack runs on the net
     with its first-layer product in that precision (bf16: an APGD-CE Linf run ~2x
-    faster); its examples are then judged in float32. A point the low-precision net calls broken but float32 does not (a
-    rounding artefact at the decision boundary) is attacked again in float32, so
-    that no success is lost to the rounding."""
+    faster); its examples are then judged in float32. A point the low-precision net
+    calls broken but float32 does not (a rounding artefact at the decision boundary)
+    is attacked again in float32, so that no success is lost to the rounding."""
     from pyautoattack import AutoAttack
 
     if eps == 0 or len(y) == 0:
