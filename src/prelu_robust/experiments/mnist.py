@@ -139,7 +139,7 @@ def train_run(s: dict[str, Any], data: ImageSplit, device: torch.device, show_pr
     gen = torch.Generator().manual_seed(derive_seed(s["run_seed"], "init"))
     net = PReLUNet(x_train.shape[1], s["width"], p=s["p"], out_dim=s["n_class"], normalize_input=True,
                    center=x_train.mean(0), bias=True).init_reference_mnist(gen).to(device)
-    net.product_dtype = _dtype(s["product_dtype"])
+    net.product_dtype = PRODUCT_DTYPES.get(s["product_dtype"])  # None: float32
     optimizer = torch.optim.Adam(net.parameters(), lr=s["lr"], fused=True)
     order_gen = torch.Generator().manual_seed(derive_seed(s["run_seed"], "order"))
     history = {k: [] for k in ("train_loss", "train_accuracy", "test_accuracy", "stable_rank")}
@@ -158,10 +158,6 @@ def train_run(s: dict[str, Any], data: ImageSplit, device: torch.device, show_pr
         history["test_accuracy"].append(_evaluate(net, x_test, y_test)[1])
         history["stable_rank"].append(gram_stable_rank(gram))
     return net.eval(), {k: np.asarray(v) for k, v in history.items()}
-
-
-def _dtype(name: str | None) -> torch.dtype | None:
-    return None if name is None else PRODUCT_DTYPES[name]
 
 
 def _correct(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -267,7 +263,7 @@ def compute_run(s: dict[str, Any], data: ImageSplit, device: torch.device, store
     n_attack = s["attack_points"] or len(data.y_test)
     x, y = data.x_test[:n_attack].to(device), data.y_test[:n_attack].to(device)
     seed = derive_seed(s["run_seed"], "attack") % (2**31)
-    dtype = _dtype(s["attack_product_dtype"])
+    dtype = PRODUCT_DTYPES.get(s["attack_product_dtype"])
     arrays["robust_accuracy"] = robust_curve(net, x, y, s["eps_grid"], seed, s["attack_batch"], device,
                                              show_progress=show_progress, product_dtype=dtype)
     if s["table1"]:
