@@ -107,6 +107,38 @@ def test_bf16_products_round_the_output_only_slightly():
     assert 0 < (rounded - exact).abs().max() < 1e-2 * exact.abs().max()
 
 
+@pytest.mark.parametrize("p", [1.0, 4.0])
+def test_frozen_weight_terms_are_reused_until_the_weights_change(p):
+    gen = torch.Generator().manual_seed(4)
+    net = PReLUNet(20, 7, p=p, out_dim=3, normalize_input=True, center=torch.rand(20, generator=gen))
+    net.init_reference_mnist(gen)
+    x = torch.rand(9, 20, generator=gen, requires_grad=True)
+
+    def output_and_input_grad():
+        out = net(x)
+        return out.detach(), torch.autograd.grad((out * out).sum(), x)[0]
+
+    trained = [output_and_input_grad() for _ in range(2)]  # W requires grad: nothing is cached
+    assert net._frozen_terms is None
+    net.requires_grad_(False)
+    frozen = [output_and_input_grad() for _ in range(2)]
+    assert net._frozen_terms is not None
+    for got in (trained[1], *frozen):
+        assert all(torch.equal(a, b) for a, b in zip(got, trained[0]))  # bit-identical
+    with torch.no_grad():
+        net.W.mul_(1.5)  # in place: the cached terms are stale
+    changed = output_and_input_grad()
+    net._frozen_terms = None
+    assert all(torch.equal(a, b) for a, b in zip(changed, output_and_input_grad()))
+    assert not torch.equal(changed[0], trained[0][0])
+    with products_in(net, torch.bfloat16):  # another product dtype: new terms
+        rounded = output_and_input_grad()
+    assert not torch.equal(rounded[0], changed[0])
+    net._frozen_terms = None
+    with products_in(net, torch.bfloat16):
+        assert all(torch.equal(a, b) for a, b in zip(rounded, output_and_input_grad()))
+
+
 def test_bayes_log_odds_has_the_sign_of_the_bayes_classifier():
     spec = MixtureSpec(dim=5, n_clusters=4, n_positive=2, alpha=1.0)
     x = torch.randn(50, 5, dtype=torch.float64)

@@ -34,9 +34,14 @@ class PReLUNet(nn.Module):
     (``bfloat16``: ~5x faster on CPUs with bf16 dot products, pre-activations
     rounded to 8 significant bits). Everything else stays in the parameters'
     precision. A plain attribute, not state: see :func:`products_in`.
+
+    While ``W`` is frozen (``requires_grad`` off, as under attack) the terms the
+    hidden layer derives from it alone (``W`` in the product dtype, its squared row
+    norms) are computed once and reused until ``W`` is changed in place or replaced.
     """
 
     product_dtype: torch.dtype | None = None
+    _frozen_terms: tuple | None = None  # (W, W._version, product_dtype, terms) they were made from
 
     def __init__(self, in_dim: int, width: int, p: float = 1.0, out_dim: int = 1, *,
                  normalize_input: bool = False, center: Tensor | None = None,
@@ -114,7 +119,23 @@ class PReLUNet(nn.Module):
         """Hidden units ``relu(<x,w_j>)^p / ||w_j||^(p-1)`` (also divided by
         ``||x||^(p-1)`` with ``normalize_input``; ``x`` centred first when the net has a
         centre), shape (n, width)."""
-        return _HiddenUnits.apply(x, self.W, self.center, self.p, self.normalize_input, self.product_dtype)
+        w_product, w_sq = self._weight_terms()
+        return _HiddenUnits.apply(x, self.W, w_product, w_sq, self.center, self.p, self.normalize_input,
+                                  self.product_dtype)
+
+    @torch.no_grad()
+    def _weight_terms(self) -> tuple[Tensor, Tensor | None]:
+        """``W`` in the product dtype (width, in_dim) and its squared row norms (width,)
+        (None when p = 1), cached while ``W`` is frozen: an APGD-CE iteration then
+        does not convert and reduce the (500, 784) weights again forward and backward."""
+        W, dtype = self.W, self.product_dtype
+        cached = self._frozen_terms
+        if cached is not None and cached[0] is W and cached[1] == W._version and cached[2] == dtype:
+            return cached[3]
+        terms = (W.detach() if dtype is None else W.detach().to(dtype),
+                 None if self.p == 1.0 else W.detach().square().sum(1))
+        self._frozen_terms = None if W.requires_grad else (W, W._version, dtype, terms)
+        return terms
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.features(x) @ self.v.T
@@ -259,34 +280,34 @@ class _HiddenUnits(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, W: Tensor, center: Tensor | None, p: float, normalize: bool,
-                dtype: torch.dtype | None) -> Tensor:
+    def forward(ctx, x: Tensor, W: Tensor, w_product: Tensor, w_sq: Tensor | None, center: Tensor | None,
+                p: float, normalize: bool, dtype: torch.dtype | None) -> Tensor:
+        """``w_product``: ``W`` in ``dtype``; ``w_sq``: its squared row norms (h,), None when p = 1."""
         xc = x if center is None else x - center
-        r = matmul_in(xc, W.T, dtype).clamp_min_(0)  # (n, h)
+        r = matmul_in(xc, w_product.T, dtype).clamp_min_(0)  # (n, h)
         ctx.p, ctx.normalize, ctx.dtype = p, normalize, dtype
         if p == 1.0:  # the norms' exponent 1 - p is 0
-            ctx.save_for_backward(xc, W, r)
+            ctx.save_for_backward(xc, w_product, r)
             return r
-        w_sq = W.square().sum(1)  # (h,)
         scale = w_sq.pow((1.0 - p) / 2)[None, :]
         x_sq = xc.square().sum(1, keepdim=True) if normalize else None  # (n, 1)
         if normalize:
             scale = scale * x_sq.clamp_min(1e-24).pow((1.0 - p) / 2)  # as ||x|| clamped at 1e-12
         slope = relu_power(r, p - 1.0).mul_(scale)  # du/dz / p
         units = slope * r
-        ctx.save_for_backward(xc, W, slope, units, w_sq, x_sq)
+        ctx.save_for_backward(xc, W, w_product, slope, units, w_sq, x_sq)
         return units
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         p, dtype = ctx.p, ctx.dtype
         if p == 1.0:
-            xc, W, r = ctx.saved_tensors
+            xc, w_product, r = ctx.saved_tensors
             grad_z = grad * (r > 0)
         else:
-            xc, W, slope, units, w_sq, x_sq = ctx.saved_tensors
+            xc, W, w_product, slope, units, w_sq, x_sq = ctx.saved_tensors
             grad_z = (grad * slope).mul_(p)
-        grad_x = matmul_in(grad_z, W, dtype) if ctx.needs_input_grad[0] else None
+        grad_x = matmul_in(grad_z, w_product, dtype) if ctx.needs_input_grad[0] else None
         grad_W = matmul_in(grad_z.T, xc, dtype) if ctx.needs_input_grad[1] else None
         if p != 1.0:
             grad_units = grad * units
@@ -294,7 +315,7 @@ class _HiddenUnits(torch.autograd.Function):
                 grad_W.add_(W * ((1.0 - p) * grad_units.sum(0) / w_sq)[:, None])
             if grad_x is not None and ctx.normalize:  # zero below the clamp, as autograd's
                 grad_x.add_(xc * ((1.0 - p) * grad_units.sum(1, keepdim=True) / x_sq).where(x_sq > 1e-24, 0.0))
-        return grad_x, grad_W, None, None, None, None
+        return grad_x, grad_W, None, None, None, None, None, None
 
 
 # -- ideal classifiers -------------------------------------------------------
