@@ -137,6 +137,12 @@ def test_frozen_weight_terms_are_reused_until_the_weights_change(p):
     net._frozen_terms = None
     with products_in(net, torch.bfloat16):
         assert all(torch.equal(a, b) for a, b in zip(rounded, output_and_input_grad()))
+    net.double()  # the same parameter object, new storage
+    x = x.detach().double().requires_grad_(True)
+    converted = output_and_input_grad()
+    net._frozen_terms = None
+    assert converted[0].dtype == torch.float64
+    assert all(torch.equal(a, b) for a, b in zip(converted, output_and_input_grad()))
 
 
 def test_bayes_log_odds_has_the_sign_of_the_bayes_classifier():

@@ -41,7 +41,7 @@ class PReLUNet(nn.Module):
     """
 
     product_dtype: torch.dtype | None = None
-    _frozen_terms: tuple | None = None  # (W, W._version, product_dtype, terms) they were made from
+    _frozen_terms: tuple | None = None  # (key, a view of W, terms): see _weight_terms
 
     def __init__(self, in_dim: int, width: int, p: float = 1.0, out_dim: int = 1, *,
                  normalize_input: bool = False, center: Tensor | None = None,
@@ -128,13 +128,15 @@ class PReLUNet(nn.Module):
         """``W`` in the product dtype (width, in_dim) and its squared row norms (width,)
         (None when p = 1), cached while ``W`` is frozen: an APGD-CE iteration then
         does not convert and reduce the (500, 784) weights again forward and backward."""
-        W, dtype = self.W, self.product_dtype
+        W, dtype = self.W.detach(), self.product_dtype
+        # the held view W pins its storage, so an equal address means the same storage; its
+        # version counter (shared with the parameter) moves with every in-place change
+        key = (W.data_ptr(), W.dtype, W.device, W._version, dtype, self.p)
         cached = self._frozen_terms
-        if cached is not None and cached[0] is W and cached[1] == W._version and cached[2] == dtype:
-            return cached[3]
-        terms = (W.detach() if dtype is None else W.detach().to(dtype),
-                 None if self.p == 1.0 else W.detach().square().sum(1))
-        self._frozen_terms = None if W.requires_grad else (W, W._version, dtype, terms)
+        if cached is not None and cached[0] == key:
+            return cached[2]
+        terms = (W if dtype is None else W.to(dtype), None if self.p == 1.0 else W.square().sum(1))
+        self._frozen_terms = None if self.W.requires_grad else (key, W, terms)
         return terms
 
     def forward(self, x: Tensor) -> Tensor:
