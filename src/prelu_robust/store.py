@@ -52,13 +52,16 @@ def config_key(config: Mapping[str, Any] | Any, version: str = __version__) -> s
 
 
 def git_revision() -> str:
-    """The checkout's commit (with ``+dirty`` if modified), or ``unknown``."""
+    """The checkout's commit (with ``+dirty`` if a tracked file outside ``results/`` is
+    modified), or ``unknown``. The store itself does not count: a sweep that recomputes
+    committed entries changes them while it runs."""
     try:
         here = Path(__file__).parent
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
                              text=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+                                ":(top,exclude)results"], cwd=here, capture_output=True, text=True,
+                               timeout=5).stdout.strip()
         return (rev + ("+dirty" if dirty else "")) or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
