@@ -149,3 +149,33 @@ def test_merging_neurons_with_equal_directions_is_exact(p):
     assert merged.width == 4
     x = torch.randn(30, 8, generator=gen, dtype=torch.float64)
     assert torch.allclose(merged(x), net(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0])
+def test_row_blocks_change_no_result(ci_spec, trained_nets, monkeypatch, p):
+    """PGD and Algorithm 1 step their points in blocks of rows (for the cache): any
+    block size gives the same curves and distances, bit for bit."""
+    from prelu_robust import attacks
+
+    nets, train, test = trained_nets
+    net = nets[p]
+    x, y = test.x[:300], test.y[:300]
+    basis = neuron_basis(net, rank_tol=1e-3, extra=ci_spec.centers()).vectors
+    F_net = ideal_net(ci_spec, p)
+    strong = L2Attack(steps=40, restarts=2, keep_best=True)
+
+    def results():
+        curve = robust_accuracy_curve(net, x, y, EPS, strong, space=NeuronSpan(net, basis),
+                                      exact_space=SignExactSpan(net, basis, tol=1e-6), carry_broken=True,
+                                      chunk_size=300)
+        distance = distance_to_ideal(score_and_grad(net), score_and_grad(F_net), train.x[:400], n_batches=3,
+                                     batch_size=50, steps=40, seed=1,
+                                     spaces=(NeuronSpan(net, basis), NeuronSpan(F_net, basis)),
+                                     exact_net_space=NeuronSpan(net, basis))
+        return curve, distance
+
+    whole = results()
+    monkeypatch.setattr(attacks, "STEP_BLOCK", 64)
+    blocked = results()
+    assert torch.equal(whole[0], blocked[0])
+    assert whole[1] == blocked[1]

@@ -93,6 +93,37 @@ def _descend(a: Tensor, s: Tensor, grad: Tensor, y: Tensor, step_size: float, ep
     return a.mul_(factor[:, None]), s * factor
 
 
+#: Most rows stepped together: PGD's and Algorithm 1's (rows, r) arrays then stay in a
+#: core's cache (a K = 20, p = 3 net, one process per core: 200 PGD steps on 20,000 points
+#: 1.19 -> 1.03 CPU-s, 300 ascent steps on 10,000 0.89 -> 0.81). Every row steps on its own; blocks of
+#: equal size (never a tiny remainder, which BLAS handles with other kernels that
+#: round differently) give bit-identical results (tests/test_subspace.py).
+STEP_BLOCK = 4096
+
+
+def row_blocks(n: int) -> list[slice]:
+    """``ceil(n / STEP_BLOCK)`` slices of near-equal size covering range(n)."""
+    count = max(1, -(-n // STEP_BLOCK))
+    bounds = [n * i // count for i in range(count + 1)]
+    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _pgd(model, a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack) -> tuple[Tensor, ...]:
+    """``attack.steps`` steps from (a (n, r), s (n,)) down the margin of ``model``; the
+    last iterate and (``keep_best``) the iterate of smallest margin."""
+    best_margin = torch.full_like(s, float("inf"))
+    best_a, best_s = a.clone(), s.clone()
+    for _ in range(attack.steps):
+        f, grad = model(a, s)
+        if attack.keep_best:
+            margin = y * f
+            better = margin < best_margin
+            best_margin = torch.where(better, margin, best_margin)
+            best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
+        a, s = _descend(a, s, grad, y, attack.step_size, eps)
+    return a, s, best_a, best_s
+
+
 @torch.no_grad()
 def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
                   generator: torch.Generator | None = None, exact_space=None,
@@ -122,20 +153,13 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
     for restart in range(attack.restarts):
         if attack.random_start or restart > 0:
             a, s, u = space.split(random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device))
-            model, exact = space.bind(step_anchor, u), exact_space.bind(exact_anchor, u)
+            exact = exact_space.bind(exact_anchor, u)
         else:
             a, s, u = zero.clone(), no_orth.clone(), None
-            model, exact = space.bind(step_anchor), exact_clean
-        best_margin = torch.full_like(no_orth, float("inf"))
-        best_a, best_s = a.clone(), s.clone()
-        for _ in range(attack.steps):
-            f, grad = model(a, s)
-            if attack.keep_best:
-                margin = y * f
-                better = margin < best_margin
-                best_margin = torch.where(better, margin, best_margin)
-                best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
-            a, s = _descend(a, s, grad, y, attack.step_size, eps)
+            exact = exact_clean
+        a, s, best_a, best_s = (torch.cat(parts) for parts in zip(*[
+            _pgd(space.bind(step_anchor[rows], None if u is None else u[rows]), a[rows], s[rows], y[rows], eps,
+                 attack) for rows in row_blocks(x.shape[0])]))
         alive = survive & (y * exact(a, s)[0] > 0)
         if attack.keep_best:
             alive &= y * exact(best_a, best_s)[0] > 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .attacks import ScoreGrad
+from .attacks import ScoreGrad, row_blocks
 from .validation import require
 
 Tensor = torch.Tensor
@@ -62,26 +62,38 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
     x = torch.cat([torch.randn(batch_size, dim, generator=gen, dtype=x_data.dtype) for _ in range(n_batches)])
     x = x.to(x_data.device)
     a, s, u = net_space.split(x / x.norm(dim=1, keepdim=True))
-    origin = torch.zeros_like(x)
-    f_of, F_of = net_space.bind(net_space.anchor(origin), u), ideal_space.bind(ideal_space.anchor(origin), u)
-    best = torch.full((len(x),), -1.0, dtype=torch.float64, device=x_data.device)
-    best_a, best_s = a.clone(), s.clone()
-    for step in range(steps + 1):
-        (f, grad_f), (F, grad_F) = f_of(a, s), F_of(a, s)
-        gap = c * f - F
-        gap_size = gap.abs().double()
-        better = gap_size > best
-        best = torch.where(better, gap_size, best)
-        best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
-        if step == steps:
-            break
-        ascent = c * grad_f - grad_F  # grows |gap| along gap's sign; a zero ascent does not move the point
-        scale = gap.sign() * step_size / torch.linalg.vector_norm(ascent, dim=1).clamp_min(1e-30)
-        a = torch.addcmul(a, ascent, scale[:, None])
-        radius = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
-        a, s = a.div_(radius[:, None]), s / radius
+
+    def at_origin(space, n: int) -> Tensor:
+        """The anchors of n points at the origin, computed for one (the product is zero)."""
+        return space.anchor(torch.zeros(1, dim, dtype=x.dtype, device=x.device)).expand(n, -1)
+
+    def ascend(a: Tensor, s: Tensor, u: Tensor | None) -> tuple[Tensor, ...]:
+        """One block of points: last iterate, largest gap found and the iterate that found it."""
+        f_of, F_of = net_space.bind(at_origin(net_space, len(a)), u), ideal_space.bind(at_origin(ideal_space, len(a)), u)
+        best = torch.full((len(a),), -1.0, dtype=torch.float64, device=a.device)
+        best_a, best_s = a.clone(), s.clone()
+        for step in range(steps + 1):
+            (f, grad_f), (F, grad_F) = f_of(a, s), F_of(a, s)
+            gap = c * f - F
+            gap_size = gap.abs().double()
+            better = gap_size > best
+            best = torch.where(better, gap_size, best)
+            best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
+            if step == steps:
+                break
+            ascent = c * grad_f - grad_F  # grows |gap| along gap's sign; a zero ascent does not move the point
+            scale = gap.sign() * step_size / torch.linalg.vector_norm(ascent, dim=1).clamp_min(1e-30)
+            a = torch.addcmul(a, ascent, scale[:, None])
+            radius = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
+            a, s = a.div_(radius[:, None]), s / radius
+        return a, s, best, best_a, best_s
+
+    # every point ascends on its own: blocks of rows that stay in cache change no result
+    a, s, best, best_a, best_s = (torch.cat(parts) for parts in zip(*[
+        ascend(a[rows], s[rows], None if u is None else u[rows]) for rows in row_blocks(len(x))]))
     if exact_net_space is not None:
-        exact = exact_net_space.bind(exact_net_space.anchor(origin), u)
+        exact = exact_net_space.bind(at_origin(exact_net_space, len(x)), u)
+        F_of = ideal_space.bind(at_origin(ideal_space, len(x)), u)
         best = torch.maximum(*[(c * exact(pa, ps)[0] - F_of(pa, ps)[0]).abs().double()
                                for pa, ps in ((a, s), (best_a, best_s))])
     per_batch = best.reshape(n_batches, batch_size).amax(1).tolist()
