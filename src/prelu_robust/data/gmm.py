@@ -88,8 +88,7 @@ def sample_mixture(spec: MixtureSpec, n: int, seed: int, balanced: bool = False,
         cluster = cluster[torch.randperm(n, generator=gen)]
     else:
         cluster = torch.randint(K, (n,), generator=gen)
-    noise = torch.randn(n, spec.dim, generator=gen, dtype=torch.float64)
-    x = noise * (spec.alpha / spec.dim**0.5)
+    x = torch.randn(n, spec.dim, generator=gen, dtype=torch.float64).mul_(spec.alpha / spec.dim**0.5)  # in place
     x[torch.arange(n), cluster] += 1.0
     y = spec.cluster_labels()[cluster]
     return Samples(x.to(dtype), y.to(dtype), cluster)
