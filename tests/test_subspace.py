@@ -175,7 +175,7 @@ def test_row_blocks_change_no_result(ci_spec, trained_nets, monkeypatch, p):
         return curve, distance
 
     whole = results()
-    monkeypatch.setattr(attacks, "STEP_BLOCK", 64)
+    monkeypatch.setattr(attacks, "STEP_BLOCK", 64 * basis.shape[1])  # 64-row blocks
     blocked = results()
     assert torch.equal(whole[0], blocked[0])
     assert whole[1] == blocked[1]

@@ -89,8 +89,9 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
         return a, s, best, best_a, best_s
 
     # every point ascends on its own: blocks of rows that stay in cache change no result
+    blocks = row_blocks(len(x), net_space.dim)
     a, s, best, best_a, best_s = (torch.cat(parts) for parts in zip(*[
-        ascend(a[rows], s[rows], None if u is None else u[rows]) for rows in row_blocks(len(x))]))
+        ascend(a[rows], s[rows], None if u is None else u[rows]) for rows in blocks]))
     if exact_net_space is not None:
         exact = exact_net_space.bind(at_origin(exact_net_space, len(x)), u)
         F_of = ideal_space.bind(at_origin(ideal_space, len(x)), u)
