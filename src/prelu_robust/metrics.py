@@ -69,7 +69,8 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
 
     def ascend(a: Tensor, s: Tensor, u: Tensor | None) -> tuple[Tensor, ...]:
         """One block of points: last iterate, largest gap found and the iterate that found it."""
-        f_of, F_of = net_space.bind(at_origin(net_space, len(a)), u), ideal_space.bind(at_origin(ideal_space, len(a)), u)
+        f_of = net_space.bind(at_origin(net_space, len(a)), u)
+        F_of = ideal_space.bind(at_origin(ideal_space, len(a)), u)
         best = torch.full((len(a),), -1.0, dtype=torch.float64, device=a.device)
         best_a, best_s = a.clone(), s.clone()
         for step in range(steps + 1):
