@@ -6,6 +6,7 @@ import torch
 
 from prelu_robust.attacks import (
     L2Attack,
+    ZeroStartRuns,
     random_in_ball,
     reference_attack,
     robust_accuracy_curve,
@@ -14,6 +15,7 @@ from prelu_robust.attacks import (
 )
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.models import class_average_classifier, subclass_classifier
+from prelu_robust.subspace import NeuronSpan, SignExactSpan, neuron_basis
 
 EPS = [0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0]
 
@@ -79,3 +81,28 @@ def test_attack_is_deterministic(trained_nets):
     a = robust_accuracy_curve(nets[1.0], test.x[:200], test.y[:200], [0.3], attack, seed=4)
     b = robust_accuracy_curve(nets[1.0], test.x[:200], test.y[:200], [0.3], attack, seed=4)
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("strong_first", [False, True])
+def test_shared_zero_start_runs_change_no_curve(trained_nets, strong_first):
+    """The reference attack and the strong attack's first restart are one PGD run from
+    the clean point: shared, each run is done once and both curves stay as they were."""
+    nets, _, test = trained_nets
+    net = nets[3.0]
+    x, y = test.x[:300], test.y[:300]
+    basis = neuron_basis(net, rank_tol=1e-3).vectors
+    space, exact = NeuronSpan(net, basis), SignExactSpan(net, basis, tol=1e-6)
+    calls = {"reference": dict(attack=reference_attack(60), seed=1),
+             "strong": dict(attack=strong_attack(60, restarts=2), seed=2, carry_broken=True)}
+
+    def curves(zero_start):
+        order = ["strong", "reference"] if strong_first else ["reference", "strong"]
+        return {name: robust_accuracy_curve(net, x, y, EPS, space=space, exact_space=exact, zero_start=zero_start,
+                                            **calls[name]) for name in order}
+
+    record = ZeroStartRuns(len(y))
+    alone, shared = curves(None), curves(record)
+    for name in calls:
+        assert torch.equal(alone[name], shared[name])
+    assert len(record._runs) == sum(e > 0 for e in EPS)  # one run per radius, not two
+    assert alone["strong"][-1] < alone["reference"][-1] < 1  # both attacks break points here

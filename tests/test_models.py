@@ -119,28 +119,28 @@ def test_frozen_weight_terms_are_reused_until_the_weights_change(p):
         return out.detach(), torch.autograd.grad((out * out).sum(), x)[0]
 
     trained = [output_and_input_grad() for _ in range(2)]  # W requires grad: nothing is cached
-    assert net._frozen_terms is None
+    assert net._weight_cache is None
     net.requires_grad_(False)
     frozen = [output_and_input_grad() for _ in range(2)]
-    assert net._frozen_terms is not None
+    assert net._weight_cache is not None
     for got in (trained[1], *frozen):
         assert all(torch.equal(a, b) for a, b in zip(got, trained[0]))  # bit-identical
     with torch.no_grad():
         net.W.mul_(1.5)  # in place: the cached terms are stale
     changed = output_and_input_grad()
-    net._frozen_terms = None
+    net._weight_cache = None
     assert all(torch.equal(a, b) for a, b in zip(changed, output_and_input_grad()))
     assert not torch.equal(changed[0], trained[0][0])
     with products_in(net, torch.bfloat16):  # another product dtype: new terms
         rounded = output_and_input_grad()
     assert not torch.equal(rounded[0], changed[0])
-    net._frozen_terms = None
+    net._weight_cache = None
     with products_in(net, torch.bfloat16):
         assert all(torch.equal(a, b) for a, b in zip(rounded, output_and_input_grad()))
     net.double()  # the same parameter object, new storage
     x = x.detach().double().requires_grad_(True)
     converted = output_and_input_grad()
-    net._frozen_terms = None
+    net._weight_cache = None
     assert converted[0].dtype == torch.float64
     assert all(torch.equal(a, b) for a, b in zip(converted, output_and_input_grad()))
 

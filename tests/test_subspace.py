@@ -7,7 +7,7 @@ from prelu_robust.attacks import L2Attack, robust_accuracy_curve, score_and_grad
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.metrics import distance_to_ideal
 from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net
-from prelu_robust.subspace import FullSpace, NeuronSpan, SignExactSpan, neuron_basis
+from prelu_robust.subspace import FullSpace, NeuronSpan, SignExactSpan, neuron_basis, scaled_difference
 
 EPS = [0.0, 0.3, 0.6, 0.9]
 
@@ -84,6 +84,14 @@ def test_sign_exact_span_has_the_full_nets_sign_even_where_the_small_neurons_dec
     assert torch.equal(torch.sign(f_sign), torch.sign(f_exact))
     assert torch.allclose(f_sign[:200], f_exact[:200], rtol=1e-12, atol=0)  # the fallback's points
     assert (torch.sign(f_exact[:200]) != 0).all()
+    # the dominant neurons alone: within rest_bound ||x||^p of the net everywhere (Algorithm 1's bound)
+    x = x0 + a @ basis.T + s[:, None] * u
+    f_dominant = verdicts.dominant.bind(verdicts.dominant.anchor(x0), u)(a, s)[0]
+    gap = (f_dominant - f_exact).abs()
+    assert (gap <= verdicts.rest_bound * x.norm(dim=1).pow(3)).all() and gap.max() > 0
+    # the points themselves, without an anchor: the same scores and signs
+    assert torch.allclose(exact.scores(x), f_exact, rtol=1e-10, atol=1e-12)
+    assert torch.equal(torch.sign(verdicts.scores(x)), torch.sign(f_exact))
 
 
 @pytest.mark.parametrize("p", [1.0, 3.0])
@@ -179,3 +187,26 @@ def test_row_blocks_change_no_result(ci_spec, trained_nets, monkeypatch, p):
     blocked = results()
     assert torch.equal(whole[0], blocked[0])
     assert whole[1] == blocked[1]
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0])
+def test_stacked_difference_equals_the_two_spaces_side_by_side(ci_spec, trained_nets, p):
+    """c f - F as one stacked net: the values and gradients of the two evaluated apart."""
+    nets, _, test = trained_nets
+    net, spec = _double(nets[p]), ci_spec
+    basis = neuron_basis(net, extra=spec.centers().double()).vectors
+    f_space, F_space = NeuronSpan(net, basis), NeuronSpan(ideal_net(spec, p, torch.float64), basis)
+    stacked = scaled_difference(f_space, F_space, 0.7)
+    assert isinstance(stacked, NeuronSpan) and stacked.W.shape[0] == net.width + F_space.W.shape[0]
+    gen = torch.Generator().manual_seed(5)
+    x0 = test.x[:40].double()
+    a, s, u = f_space.split(torch.randn(40, net.W.shape[1], generator=gen, dtype=torch.float64))
+    gap, ascent = stacked.bind(stacked.anchor(x0), u)(a, s)
+    (f, grad_f), (F, grad_F) = (space.bind(space.anchor(x0), u)(a, s) for space in (f_space, F_space))
+    assert torch.allclose(gap, 0.7 * f - F, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(ascent, 0.7 * grad_f - grad_F, rtol=1e-12, atol=1e-12)
+    side_by_side = scaled_difference(FullSpace(score_and_grad(net), net.W.shape[1]), F_space, 0.7)
+    assert not isinstance(side_by_side, NeuronSpan)  # another kind of space: evaluated apart
+    gap_apart, _ = side_by_side.bind(side_by_side.anchor(x0 + a @ basis.T + s[:, None] * u))(
+        torch.zeros_like(x0), torch.zeros_like(s))
+    assert torch.allclose(gap_apart, gap, rtol=1e-9, atol=1e-9)

@@ -110,14 +110,15 @@ def row_blocks(n: int, width: int) -> list[slice]:
     return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
-def _pgd(model, a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack) -> tuple[Tensor, ...]:
+def _pgd(model, a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack,
+         keep_best: bool) -> tuple[Tensor, ...]:
     """``attack.steps`` steps from (a (n, r), s (n,)) down the margin of ``model``; the
     last iterate and (``keep_best``) the iterate of smallest margin."""
     best_margin = torch.full_like(s, float("inf"))
     best_a, best_s = a.clone(), s.clone()
     for _ in range(attack.steps):
         f, grad = model(a, s)
-        if attack.keep_best:
+        if keep_best:
             margin = y * f
             better = margin < best_margin
             best_margin = torch.where(better, margin, best_margin)
@@ -126,10 +127,53 @@ def _pgd(model, a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack) -
     return a, s, best_a, best_s
 
 
+def _run_and_judge(space, exact_space, anchors: tuple[Tensor, Tensor], y: Tensor, eps: float, attack: L2Attack,
+                   start: tuple[Tensor, Tensor, Tensor | None], keep_best: bool) -> tuple[Tensor, Tensor | None]:
+    """One PGD run from ``start`` = (a, s, u); whether each point's last iterate and (with
+    ``keep_best``) its iterate of smallest surrogate margin are still correct, judged by
+    ``exact_space``: two (n,) bool, the second None without ``keep_best``."""
+    (step_anchor, exact_anchor), (a, s, u) = anchors, start
+    a, s, best_a, best_s = (torch.cat(parts) for parts in zip(*[
+        _pgd(space.bind(step_anchor[rows], None if u is None else u[rows]), a[rows], s[rows], y[rows], eps,
+             attack, keep_best) for rows in row_blocks(len(y), space.dim)]))
+    exact = exact_space.bind(exact_anchor, u)
+    last_ok = y * exact(a, s)[0] > 0
+    return last_ok, (y * exact(best_a, best_s)[0] > 0) if keep_best else None
+
+
+class ZeroStartRuns:
+    """The PGD run from the clean point at a radius is both the reference attack and
+    the strong attack's first restart (same start, same steps). Curves of the two
+    attacks on the same points, spaces and steps share one record, so each such run
+    is done once and judged both ways (its last iterate, its iterate of smallest margin).
+
+    Holds per radius the two verdicts (n_points,) and which points have them.
+    """
+
+    def __init__(self, n_points: int) -> None:
+        self.n_points = n_points
+        self._runs: dict[tuple, tuple[Tensor, Tensor, Tensor]] = {}
+
+    def verdicts(self, rows: Tensor, eps: float, attack: L2Attack, run) -> tuple[Tensor, Tensor]:
+        """The verdicts (last, best) of the points ``rows`` (indices); ``run(missing)``
+        computes those of the indices ``missing`` not recorded yet."""
+        key = (float(eps), attack.steps, attack.step_size)
+        if key not in self._runs:
+            self._runs[key] = tuple(torch.zeros(self.n_points, dtype=torch.bool, device=rows.device)
+                                    for _ in range(3))
+        last, best, known = self._runs[key]
+        missing = rows[~known[rows]]
+        if len(missing):
+            last[missing], best[missing] = run(missing)
+            known[missing] = True
+        return last[rows], best[rows]
+
+
 @torch.no_grad()
 def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
                   generator: torch.Generator | None = None, exact_space=None,
-                  anchors: tuple[Tensor, Tensor] | None = None) -> Tensor:
+                  anchors: tuple[Tensor, Tensor] | None = None,
+                  zero_start: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """Which points (n,) bool keep ``y f(x + delta) > 0`` after the attack.
 
     ``space`` is a :class:`~prelu_robust.subspace.FullSpace` or
@@ -138,41 +182,37 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
     judges the points found: a cheap surrogate may steer the steps while the
     verdict stays exact. With ``keep_best`` the iterate of smallest surrogate
     margin is judged as well as the last one. ``anchors``: the two spaces'
-    ``anchor(x)``, when the caller has them already.
+    ``anchor(x)``, when the caller has them already. ``zero_start``: the verdicts
+    (last, best) of the run from the clean point, when known (:class:`ZeroStartRuns`).
     """
     exact_space = exact_space or space
     if anchors is None:
         step_anchor = space.anchor(x)
         anchors = step_anchor, step_anchor if exact_space is space else exact_space.anchor(x)
-    step_anchor, exact_anchor = anchors
     zero = torch.zeros(x.shape[0], space.dim, dtype=x.dtype, device=x.device)
     no_orth = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-    exact_clean = exact_space.bind(exact_anchor)
-    survive = y * exact_clean(zero, no_orth)[0] > 0
+    survive = y * exact_space.bind(anchors[1])(zero, no_orth)[0] > 0
     if eps == 0:
         return survive
     gen = generator or torch.Generator().manual_seed(0)
     for restart in range(attack.restarts):
         if attack.random_start or restart > 0:
-            a, s, u = space.split(random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device))
-            exact = exact_space.bind(exact_anchor, u)
+            start = space.split(random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device))
+        elif zero_start is not None:
+            last_ok, best_ok = zero_start
+            survive &= last_ok & best_ok if attack.keep_best else last_ok
+            continue
         else:
-            a, s, u = zero.clone(), no_orth.clone(), None
-            exact = exact_clean
-        a, s, best_a, best_s = (torch.cat(parts) for parts in zip(*[
-            _pgd(space.bind(step_anchor[rows], None if u is None else u[rows]), a[rows], s[rows], y[rows], eps,
-                 attack) for rows in row_blocks(x.shape[0], space.dim)]))
-        alive = survive & (y * exact(a, s)[0] > 0)
-        if attack.keep_best:
-            alive &= y * exact(best_a, best_s)[0] > 0
-        survive &= alive
+            start = zero.clone(), no_orth.clone(), None
+        last_ok, best_ok = _run_and_judge(space, exact_space, anchors, y, eps, attack, start, attack.keep_best)
+        survive &= last_ok & best_ok if attack.keep_best else last_ok
     return survive
 
 
 def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: Tensor, y: Tensor,
                           eps_grid: Sequence[float], attack: L2Attack, *, seed: int = 0,
                           chunk_size: int = 4096, space=None, exact_space=None,
-                          carry_broken: bool = False) -> Tensor:
+                          carry_broken: bool = False, zero_start: ZeroStartRuns | None = None) -> Tensor:
     """Fraction of points (len(eps_grid),) still correctly classified at each radius.
 
     ``classifier`` is a score function x (n, D) -> (n,) (a plain
@@ -185,6 +225,9 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
     are attacked, radii in increasing order. Exact for the verdict "some
     adversarial point exists"; the reference attack reports each radius on its
     own instead, which is what the paper plots.
+
+    ``zero_start``: a record shared with another curve on the same points and spaces
+    (see :class:`ZeroStartRuns`), whose runs from the clean point this one reuses.
     """
     from .subspace import FullSpace
 
@@ -199,11 +242,18 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
     for i in sorted(range(len(eps_grid)), key=lambda j: eps_grid[j]):
         gen = torch.Generator().manual_seed(seed + i)
         idx = torch.nonzero(alive).squeeze(1) if carry_broken else torch.arange(x.shape[0], device=x.device)
+        eps = float(eps_grid[i])
         kept = []
         for s in range(0, len(idx), chunk_size):
             rows = idx[s:s + chunk_size]
-            kept.append(still_correct(space, x[rows], y[rows], float(eps_grid[i]), attack, gen, exact_space,
-                                      anchors=(step_anchor[rows], exact_anchor[rows])))
+            known = None
+            if zero_start is not None and eps > 0 and not attack.random_start:
+                known = zero_start.verdicts(rows, eps, attack, lambda missing: _run_and_judge(
+                    space, exact_space, (step_anchor[missing], exact_anchor[missing]), y[missing], eps, attack,
+                    (torch.zeros(len(missing), space.dim, dtype=x.dtype, device=x.device),
+                     torch.zeros(len(missing), dtype=x.dtype, device=x.device), None), keep_best=True))
+            kept.append(still_correct(space, x[rows], y[rows], eps, attack, gen, exact_space,
+                                      anchors=(step_anchor[rows], exact_anchor[rows]), zero_start=known))
         kept = torch.cat(kept) if kept else torch.zeros(0, dtype=torch.bool, device=x.device)
         if carry_broken:
             alive[idx[~kept]] = False

@@ -47,21 +47,22 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
 
     ``spaces`` = (net_space, ideal_space) sharing one basis restricts the steps
     to a subspace (:mod:`prelu_robust.subspace`). ``exact_net_space`` (same
-    coordinates) re-evaluates the net exactly at each point's best and last
-    iterates when the steps use a surrogate; the reported value is then exact.
+    coordinates) fits ``c`` and re-evaluates the net at each point's best and last
+    iterates when the steps use a surrogate: the reported value is that net's.
     """
-    from .subspace import FullSpace, scores_at
+    from .subspace import FullSpace, scaled_difference
 
     require(n_batches >= 1 and batch_size >= 1 and steps >= 0, "distance estimate sizes",
             (n_batches, batch_size, steps), "n_batches >= 1, batch_size >= 1, steps >= 0")
     dim = x_data.shape[1]
     net_space, ideal_space = spaces or (FullSpace(net, dim), FullSpace(ideal, dim))
-    c = least_squares_scale(scores_at(exact_net_space or net_space, x_data), scores_at(ideal_space, x_data))
+    c = least_squares_scale((exact_net_space or net_space).scores(x_data), ideal_space.scores(x_data))
     gen = torch.Generator().manual_seed(seed)
     # the batches ascend side by side, as one array: the same points, a tenth of the calls
     x = torch.cat([torch.randn(batch_size, dim, generator=gen, dtype=x_data.dtype) for _ in range(n_batches)])
     x = x.to(x_data.device)
     a, s, u = net_space.split(x / x.norm(dim=1, keepdim=True))
+    gap_space = scaled_difference(net_space, ideal_space, c)  # c f - F
 
     def at_origin(space, n: int) -> Tensor:
         """The anchors of n points at the origin, computed for one (the product is zero)."""
@@ -69,20 +70,18 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
 
     def ascend(a: Tensor, s: Tensor, u: Tensor | None) -> tuple[Tensor, ...]:
         """One block of points: last iterate, largest gap found and the iterate that found it."""
-        f_of = net_space.bind(at_origin(net_space, len(a)), u)
-        F_of = ideal_space.bind(at_origin(ideal_space, len(a)), u)
+        gap_of = gap_space.bind(at_origin(gap_space, len(a)), u)
         best = torch.full((len(a),), -1.0, dtype=torch.float64, device=a.device)
         best_a, best_s = a.clone(), s.clone()
         for step in range(steps + 1):
-            (f, grad_f), (F, grad_F) = f_of(a, s), F_of(a, s)
-            gap = c * f - F
+            gap, ascent = gap_of(a, s)  # ascent grows |gap| along gap's sign
             gap_size = gap.abs().double()
             better = gap_size > best
             best = torch.where(better, gap_size, best)
             best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
             if step == steps:
                 break
-            ascent = c * grad_f - grad_F  # grows |gap| along gap's sign; a zero ascent does not move the point
+            # a zero ascent does not move the point
             scale = gap.sign() * step_size / torch.linalg.vector_norm(ascent, dim=1).clamp_min(1e-30)
             a = torch.addcmul(a, ascent, scale[:, None])
             radius = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
@@ -90,7 +89,7 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
         return a, s, best, best_a, best_s
 
     # every point ascends on its own: blocks of rows that stay in cache change no result
-    blocks = row_blocks(len(x), net_space.dim)
+    blocks = row_blocks(len(x), gap_space.dim)
     a, s, best, best_a, best_s = (torch.cat(parts) for parts in zip(*[
         ascend(a[rows], s[rows], None if u is None else u[rows]) for rows in blocks]))
     if exact_net_space is not None:

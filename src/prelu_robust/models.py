@@ -16,6 +16,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from . import kernels
 from .data.gmm import MixtureSpec
 from .validation import require
 
@@ -35,13 +36,15 @@ class PReLUNet(nn.Module):
     rounded to 8 significant bits). Everything else stays in the parameters'
     precision. A plain attribute, not state: see :func:`products_in`.
 
-    While ``W`` is frozen (``requires_grad`` off, as under attack) the terms the
-    hidden layer derives from it alone (``W`` in the product dtype, its squared row
-    norms) are computed once and reused until ``W`` is changed in place or replaced.
+    The terms the hidden layer derives from ``W`` alone (``W`` in the product dtype,
+    its squared row norms) are kept while they are valid: while ``W`` is frozen
+    (``requires_grad`` off, as under attack) they are computed once and reused until
+    ``W`` is changed in place or replaced, and :meth:`sgd_step` leaves those of the
+    weights it writes.
     """
 
     product_dtype: torch.dtype | None = None
-    _frozen_terms: tuple | None = None  # (key, a view of W, terms): see _weight_terms
+    _weight_cache: tuple | None = None  # (key, a view of W, terms): see _weight_terms
 
     def __init__(self, in_dim: int, width: int, p: float = 1.0, out_dim: int = 1, *,
                  normalize_input: bool = False, center: Tensor | None = None,
@@ -119,24 +122,27 @@ class PReLUNet(nn.Module):
         """Hidden units ``relu(<x,w_j>)^p / ||w_j||^(p-1)`` (also divided by
         ``||x||^(p-1)`` with ``normalize_input``; ``x`` centred first when the net has a
         centre), shape (n, width)."""
-        w_product, w_sq = self._weight_terms()
+        w_product, w_sq = self._weight_terms(self.product_dtype)
         return _HiddenUnits.apply(x, self.W, w_product, w_sq, self.center, self.p, self.normalize_input,
                                   self.product_dtype)
 
+    def _weight_key(self, dtype: torch.dtype | None) -> tuple:
+        W = self.W.detach()
+        # a cache holds a view of W, which pins its storage: an equal address means the same
+        # storage; its version counter (shared with the parameter) moves with every in-place change
+        return (W.data_ptr(), W.dtype, W.device, W._version, dtype)
+
     @torch.no_grad()
-    def _weight_terms(self) -> tuple[Tensor, Tensor | None]:
-        """``W`` in the product dtype (width, in_dim) and its squared row norms (width,)
-        (None when p = 1), cached while ``W`` is frozen: an APGD-CE iteration then
-        does not convert and reduce the (500, 784) weights again forward and backward."""
-        W, dtype = self.W.detach(), self.product_dtype
-        # the held view W pins its storage, so an equal address means the same storage; its
-        # version counter (shared with the parameter) moves with every in-place change
-        key = (W.data_ptr(), W.dtype, W.device, W._version, dtype, self.p)
-        cached = self._frozen_terms
+    def _weight_terms(self, dtype: torch.dtype | None) -> tuple[Tensor, Tensor]:
+        """``W`` in ``dtype`` (None: its own) (width, in_dim) and its squared row norms
+        (width,), reused while valid (see the class docstring): an APGD-CE iteration
+        then does not convert and reduce the (500, 784) weights forward and backward."""
+        key, cached = self._weight_key(dtype), self._weight_cache
         if cached is not None and cached[0] == key:
             return cached[2]
-        terms = (W if dtype is None else W.to(dtype), None if self.p == 1.0 else W.square().sum(1))
-        self._frozen_terms = None if self.W.requires_grad else (key, W, terms)
+        W = self.W.detach()
+        terms = (W if dtype is None else W.to(dtype), W.square().sum(1))
+        self._weight_cache = None if self.W.requires_grad else (key, W, terms)
         return terms
 
     def forward(self, x: Tensor) -> Tensor:
@@ -168,6 +174,13 @@ class PReLUNet(nn.Module):
         grad = (a_pm1 * (self.p * coef)) @ self.W
         return f, grad
 
+    def _fused(self, dtype: torch.dtype) -> bool:
+        """Whether a training step with products in ``dtype`` runs the fused CPU loops
+        of :mod:`prelu_robust.kernels` (float32 weights, bf16 products, numba present)."""
+        W = self.W
+        return (dtype == torch.bfloat16 and W.dtype == torch.float32 and W.device.type == "cpu"
+                and W.is_contiguous() and kernels.available())
+
     @torch.no_grad()
     def param_grad(self, x: Tensor, dloss_dscore) -> ParamGrad:
         """Forward pass and the gradients of ``sum_i L_i(f(x_i))`` for ``W`` and ``v``,
@@ -179,31 +192,52 @@ class PReLUNet(nn.Module):
         When ``x`` has a lower precision than the parameters (``bfloat16``), the two
         products run in it: 4x faster on CPUs with bf16 dot products, at the price of
         rounding the pre-activations and ``ParamGrad.product`` to 8 significant bits.
-        Everything else stays in the parameters' precision.
+        Everything else stays in the parameters' precision. On the CPU the elementwise
+        work around them runs in :mod:`prelu_robust.kernels`' fused loops.
         """
         self._check_plain()
-        W, v, p = self.W, self.v[0], self.p
-        z = (x @ W.to(x.dtype).T).to(W.dtype)
-        a = z.clamp_min(0)
-        a_pm1 = (z > 0).to(W.dtype) if p == 1.0 else a.pow(p - 1.0)
-        w_norm = W.norm(dim=1)
-        scale = w_norm.pow(1.0 - p)
-        units = a_pm1 * a * scale  # (n, h)
-        f = units @ v
-        if self.b is not None:
-            f = f + self.b
-        g = dloss_dscore(f)
-        grad_v = g @ units  # (h,)
-        product = (g[:, None] * a_pm1).to(x.dtype).T @ x
-        decay = None if p == 1.0 else (p - 1.0) * v * grad_v / w_norm.square()
-        return ParamGrad(f, product, p * v * scale, decay, grad_v, w_norm)
+        v, p = self.v[0], self.p
+        dtype = None if x.dtype == self.W.dtype else x.dtype
+        w_product, w_sq = self._weight_terms(dtype)
+        scale = w_sq.pow((1.0 - p) / 2)  # ||w_j||^(1-p)
+        z = x @ w_product.T  # (n, h)
+        if dtype is not None and self._fused(dtype) and x.device.type == "cpu":
+            f = kernels.forward_scores(z, v * scale, p)
+            if self.b is not None:
+                f = f + self.b
+            g = dloss_dscore(f)
+            raw_grad_v, slope = kernels.backward_terms(z, g.to(torch.float32), p)
+            grad_v = raw_grad_v * scale
+        else:
+            z = z.to(self.W.dtype)
+            a = z.clamp_min(0)
+            a_pm1 = (z > 0).to(z.dtype) if p == 1.0 else a.pow(p - 1.0)
+            units = a_pm1 * a * scale  # (n, h)
+            f = units @ v
+            if self.b is not None:
+                f = f + self.b
+            g = dloss_dscore(f)
+            grad_v = g @ units  # (h,)
+            slope = (g[:, None] * a_pm1).to(x.dtype)
+        product = slope.T @ x
+        decay = None if p == 1.0 else (p - 1.0) * v * grad_v / w_sq
+        return ParamGrad(f, product, p * v * scale, decay, grad_v, w_sq)
 
     @torch.no_grad()
     def sgd_step(self, grad: ParamGrad, step: float) -> None:
-        """``W -= step * grad_W``, ``v -= step * grad_v`` in two in-place passes over ``W``."""
-        if grad.decay is not None:
-            self.W.mul_((1.0 + step * grad.decay)[:, None])
-        self.W.addcmul_(grad.product, grad.row_scale[:, None], value=-step)
+        """``W -= step * grad_W``, ``v -= step * grad_v``: in torch, two in-place passes
+        over ``W``; on the CPU with bf16 products, one fused pass that also leaves the
+        new ``W`` in bf16 and its squared row norms for the next :meth:`param_grad`."""
+        W = self.W.detach()
+        factor = None if grad.decay is None else 1.0 + step * grad.decay
+        if self._fused(grad.product.dtype):
+            ones = torch.ones_like(grad.row_scale)
+            terms = kernels.update_rows(W, grad.product, ones if factor is None else factor, -step * grad.row_scale)
+            self._weight_cache = (self._weight_key(torch.bfloat16), W, terms)
+        else:
+            if factor is not None:
+                W.mul_(factor[:, None])
+            W.addcmul_(grad.product, grad.row_scale[:, None], value=-step)
         self.v[0].sub_(grad.grad_v, alpha=step)
 
 
@@ -212,7 +246,7 @@ class ParamGrad(NamedTuple):
     ``grad_W = row_scale[:, None] * product - decay[:, None] * W``.
 
     ``scores`` (n,); ``product`` (width, D), in the inputs' dtype; ``row_scale``,
-    ``decay`` (None when p = 1), ``grad_v`` and the neurons' norms ``w_norm``: (width,).
+    ``decay`` (None when p = 1), ``grad_v`` and the neurons' squared norms ``w_sq``: (width,).
     """
 
     scores: Tensor
@@ -220,7 +254,7 @@ class ParamGrad(NamedTuple):
     row_scale: Tensor
     decay: Tensor | None
     grad_v: Tensor
-    w_norm: Tensor
+    w_sq: Tensor
 
     def grad_W(self, W: Tensor) -> Tensor:
         """The assembled gradient (width, D), for parameters ``W``."""
@@ -235,9 +269,9 @@ class ParamGrad(NamedTuple):
         product_norm = self.product.norm(dim=1).to(self.row_scale.dtype)
         grad_w_norm = self.row_scale.abs() * product_norm
         if self.decay is not None:
-            grad_w_norm = grad_w_norm + self.decay.abs() * self.w_norm
+            grad_w_norm = grad_w_norm + self.decay.abs() * self.w_sq.sqrt()
         grad_sq = grad_w_norm.square() + self.grad_v.square()
-        return float((grad_sq / (self.w_norm.square() + v.square())).sqrt().max())
+        return float((grad_sq / (self.w_sq + v.square())).sqrt().max())
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..attacks import L2Attack, robust_accuracy_curve, score_and_grad
+from ..attacks import L2Attack, ZeroStartRuns, robust_accuracy_curve, score_and_grad
 from ..data.gmm import MixtureSpec, sample_mixture
 from ..device import compute_device
 from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
@@ -156,20 +156,20 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
     order = torch.argsort(contributions, descending=True)
     top = order[: s["top_neurons"]]
     cosines = cosine_matrix(W[top], spec.reference_directions().to(device))
-    with torch.no_grad():
-        test_accuracy = float((y_test * net(x_test) > 0).double().mean())
 
     ideal = ideal_net(spec, s["p"]).to(device)  # F or F^(p), with its closed-form gradient
-    # steps use the dominant neurons, merged by direction, in their span; verdicts use the full net
+    # steps use the dominant neurons, merged by direction, in their span; verdicts use the full net,
+    # distances the neurons above prune_tol (the others change them by at most distance_rest_bound)
     dominant = torch.nonzero(contributions >= s["surrogate_tol"] * contributions.max()).squeeze(1)
     surrogate = merge_neurons(net.subnet(dominant), cos_tol=s["surrogate_tol"])
     basis = neuron_basis(surrogate, rank_tol=s["surrogate_tol"], extra=spec.centers().to(device))
-    step_space, exact_space = NeuronSpan(surrogate, basis.vectors), NeuronSpan(net, basis.vectors)
-    ideal_space = NeuronSpan(ideal, basis.vectors)
+    step_space, ideal_space = NeuronSpan(surrogate, basis.vectors), NeuronSpan(ideal, basis.vectors)
+    verdicts = SignExactSpan(net, basis.vectors, tol=s["prune_tol"] or 0.0)  # exact signs, dominant neurons
+    test_accuracy = float((y_test * verdicts.scores(x_test) > 0).double().mean())
     distance = distance_to_ideal(
         score_and_grad(net), score_and_grad(ideal), x_train, n_batches=s["dist_batches"],
         batch_size=s["dist_batch_size"], steps=s["dist_steps"], step_size=s["dist_step_size"],
-        seed=derive_seed(seed, "sphere"), spaces=(step_space, ideal_space), exact_net_space=exact_space)
+        seed=derive_seed(seed, "sphere"), spaces=(step_space, ideal_space), exact_net_space=verdicts.dominant)
     arrays = {
         "contributions": contributions[order].cpu().numpy().astype(np.float32),
         "cosines": cosines.cpu().numpy().astype(np.float32),
@@ -180,12 +180,14 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
         "basis_rank": np.asarray(basis.vectors.shape[1]), "basis_residual": np.asarray(basis.residual),
         "distance": np.asarray(distance.sup), "distance_per_batch": np.asarray(distance.per_batch),
         "distance_scale": np.asarray(distance.scale),
+        # on the unit sphere the neurons left out change c f by at most c times their contributions
+        "distance_rest_bound": np.asarray(distance.scale * verdicts.rest_bound),
     }
     if s["attacked"]:
         x_att, y_att = x_test[: s["attack_points"]], y_test[: s["attack_points"]]
         common = dict(steps=s["attack_steps"], step_size=s["attack_step_size"])
-        verdicts = SignExactSpan(net, basis.vectors, tol=s["prune_tol"] or 0.0)  # exact signs, dominant neurons
-        in_span = dict(space=step_space, exact_space=verdicts, chunk_size=20000)
+        # the reference run from the clean point is also the strong attack's first restart: done once
+        in_span = dict(space=step_space, exact_space=verdicts, chunk_size=20000, zero_start=ZeroStartRuns(len(y_att)))
         arrays["robust_reference"] = robust_accuracy_curve(
             net, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "reference"), **in_span).numpy()
         arrays["robust_strong"] = robust_accuracy_curve(
