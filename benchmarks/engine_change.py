@@ -1,19 +1,22 @@
 """Two engines' paper-profile synthetic stores compared run by run: what a change of
-engine (here: bf16 training products, sign-exact verdicts, fused attack steps) did to
-every number the figures draw, beside the spread over repeats. Writes
-benchmarks/RESULTS_ENGINE_CHANGE.md.
+engine did to every number the figures draw, beside the spread over repeats.
 
-    python benchmarks/engine_change.py OLD_STORE [DROPPED_SETTING ...]
+    python benchmarks/engine_change.py OLD_STORE [--dropped SETTING ...] [--out FILE]
 
 OLD_STORE is the ``results/paper`` folder of a checkout of the old engine (for the
 float32 engine: ``git worktree add ../old 9a421da``, then ``../old/results/paper``).
-DROPPED_SETTING names the settings the old engine did not have (default:
-``product_dtype``), so that its entries are found under their own keys.
+``--dropped`` names the settings the old engine did not have, so that its entries are
+found under their own keys (none when the settings are the same). FILE (default
+``RESULTS_ENGINE_CHANGE.md``) is written under benchmarks/.
+
+Committed: ``RESULTS_ENGINE_CHANGE.md`` (float32 -> bf16 training products and
+sign-exact verdicts, ``--dropped product_dtype``) and ``RESULTS_ENGINE_CHANGE_FUSED.md``
+(the fused training loops, stacked Algorithm 1 and shared zero-start attack runs).
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from pathlib import Path
 
@@ -77,12 +80,12 @@ def compare(config: synthetic.SyntheticConfig, old: ResultsStore, new: ResultsSt
     return rows
 
 
-def main(old_root: str, dropped: tuple[str, ...] = ("product_dtype",)) -> None:
+def main(old_root: str, dropped: tuple[str, ...], out_name: str) -> None:
     old, new = ResultsStore(Path(old_root)), default_store("paper")
     out = ["# A change of engine, run by run\n",
            f"{time.strftime('%Y-%m-%d %H:%M %Z')}. Every run of both synthetic figures, old engine "
            f"(`{old_root}`) against the current one (`results/paper`); settings the old engine lacked: "
-           f"{', '.join(dropped)}. Changes are relative, per run; the spread is the range over the five "
+           f"{', '.join(dropped) or 'none'}. Changes are relative, per run; the spread is the range over the five "
            "repeats of one (p, alpha) divided by their mean, in the old store (median over alphas). Same "
            "directions: as many merged directions and the same basis rank. Active neurons: the largest change "
            "of the number trained after pruning. Cosine: the largest change of any of the theory's directions' (mu_+ "
@@ -97,11 +100,14 @@ def main(old_root: str, dropped: tuple[str, ...] = ("product_dtype",)) -> None:
         out += [f"## {name}\n", header, "|" + "---|" * (header.count("|") - 1),
                 *compare(synthetic.make_config("paper", **clusters), old, new, dropped), ""]
     text = "\n".join(out)
-    (HERE / "RESULTS_ENGINE_CHANGE.md").write_text(text)
+    (HERE / out_name).write_text(text)
     print(text)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    main(sys.argv[1], tuple(sys.argv[2:]) or ("product_dtype",))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("old_store")
+    parser.add_argument("--dropped", nargs="*", default=[])
+    parser.add_argument("--out", default="RESULTS_ENGINE_CHANGE.md")
+    args = parser.parse_args()
+    main(args.old_store, tuple(args.dropped), args.out)

@@ -84,9 +84,12 @@ def test_attack_is_deterministic(trained_nets):
 
 
 @pytest.mark.parametrize("strong_first", [False, True])
-def test_shared_zero_start_runs_change_no_curve(trained_nets, strong_first):
+def test_shared_zero_start_runs_change_no_curve(trained_nets, monkeypatch, strong_first):
     """The reference attack and the strong attack's first restart are one PGD run from
-    the clean point: shared, each run is done once and both curves stay as they were."""
+    the clean point: shared, the curves stay as they were, and with the strong curve
+    first each point's run at each radius is done once."""
+    from prelu_robust import attacks
+
     nets, _, test = trained_nets
     net = nets[3.0]
     x, y = test.x[:300], test.y[:300]
@@ -94,15 +97,23 @@ def test_shared_zero_start_runs_change_no_curve(trained_nets, strong_first):
     space, exact = NeuronSpan(net, basis), SignExactSpan(net, basis, tol=1e-6)
     calls = {"reference": dict(attack=reference_attack(60), seed=1),
              "strong": dict(attack=strong_attack(60, restarts=2), seed=2, carry_broken=True)}
+    runs = []  # (radius, points) of every run from the clean point
+    run = attacks._run_and_judge
+    monkeypatch.setattr(attacks, "_run_and_judge", lambda *a: (a[6][2] is None and runs.append((a[4], len(a[3]))))
+                        or run(*a))
 
     def curves(zero_start):
+        runs.clear()
         order = ["strong", "reference"] if strong_first else ["reference", "strong"]
         return {name: robust_accuracy_curve(net, x, y, EPS, space=space, exact_space=exact, zero_start=zero_start,
-                                            **calls[name]) for name in order}
+                                            **calls[name]) for name in order}, list(runs)
 
-    record = ZeroStartRuns(len(y))
-    alone, shared = curves(None), curves(record)
+    (alone, alone_runs), (shared, shared_runs) = curves(None), curves(ZeroStartRuns(len(y)))
     for name in calls:
         assert torch.equal(alone[name], shared[name])
-    assert len(record._runs) == sum(e > 0 for e in EPS)  # one run per radius, not two
     assert alone["strong"][-1] < alone["reference"][-1] < 1  # both attacks break points here
+    radii = {eps for eps, _ in alone_runs}
+    if strong_first:  # every point once per radius, where alone the strong attack ran its survivors again
+        assert sum(n for _, n in shared_runs) == len(y) * len(radii) < sum(n for _, n in alone_runs)
+    else:  # the reference ran without the best iterates, so the strong attack's survivors run again
+        assert sum(n for _, n in shared_runs) == sum(n for _, n in alone_runs)

@@ -210,3 +210,53 @@ def test_stacked_difference_equals_the_two_spaces_side_by_side(ci_spec, trained_
     gap_apart, _ = side_by_side.bind(side_by_side.anchor(x0 + a @ basis.T + s[:, None] * u))(
         torch.zeros_like(x0), torch.zeros_like(s))
     assert torch.allclose(gap_apart, gap, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0])
+def test_certified_points_cannot_be_broken(trained_nets, p):
+    """The interval bound is below every margin found in the ball: at the ball's surface
+    along random directions and at the end of a strong attack."""
+    nets, _, test = trained_nets
+    net = _double(nets[p])
+    x, y = test.x[:200].double(), test.y[:200].double()
+    basis = neuron_basis(net, rank_tol=1e-3).vectors
+    verdicts = SignExactSpan(net, basis, tol=1e-6)
+    gen = torch.Generator().manual_seed(6)
+    for eps in (0.05, 0.2, 0.5):
+        certified = verdicts.certified(verdicts.anchor(x), y, eps)
+        lower, _ = verdicts.dominant.margin_bound(verdicts.dominant.anchor(x), y, eps)
+        for _ in range(20):
+            delta = torch.nn.functional.normalize(torch.randn(x.shape, generator=gen, dtype=torch.float64), dim=1)
+            assert (y * net(x + eps * delta) >= lower - verdicts.rest_bound * (x.norm(dim=1) + eps) ** p).all()
+        kept = robust_accuracy_curve(net, x[certified], y[certified], [eps], L2Attack(steps=60, restarts=3,
+                                                                                    keep_best=True))
+        assert certified.sum() == 0 or kept.item() == 1.0
+    assert verdicts.certified(verdicts.anchor(x), y, 0.05).float().mean() > 0.9  # the bound is useful at all
+
+
+def test_radii_where_every_point_is_certified_are_skipped_without_changing_the_curve(trained_nets, monkeypatch):
+    from prelu_robust import attacks
+
+    nets, _, test = trained_nets
+    net = nets[3.0]
+    x, y = test.x[:300], test.y[:300]
+    basis = neuron_basis(net, rank_tol=1e-3).vectors
+    verdicts = SignExactSpan(net, basis, tol=1e-6)
+    radii = [0.0, 0.02, 0.05, 0.3, 0.6, 0.9]
+    attacked = []
+    run = attacks.still_correct
+    monkeypatch.setattr(attacks, "still_correct", lambda *a, **k: attacked.append(a[3]) or run(*a, **k))
+
+    class Uncertified:  # the same verdicts, without certificates
+        def __init__(self, space):
+            self.anchor, self.bind, self.dim = space.anchor, space.bind, space.dim
+
+    for attack, carry in ((L2Attack(steps=60), False), (L2Attack(steps=60, restarts=2, keep_best=True), True)):
+        attacked.clear()
+        certified = robust_accuracy_curve(net, x, y, radii, attack, space=NeuronSpan(net, basis),
+                                          exact_space=verdicts, carry_broken=carry, chunk_size=300)
+        skipped = [e for e in radii if e not in attacked]
+        plain = robust_accuracy_curve(net, x, y, radii, attack, space=NeuronSpan(net, basis),
+                                      exact_space=Uncertified(verdicts), carry_broken=carry, chunk_size=300)
+        assert torch.equal(certified, plain)
+        assert 0.02 in skipped and 0.9 not in skipped and certified[-1] < 1

@@ -145,28 +145,34 @@ class ZeroStartRuns:
     """The PGD run from the clean point at a radius is both the reference attack and
     the strong attack's first restart (same start, same steps). Curves of the two
     attacks on the same points, spaces and steps share one record, so each such run
-    is done once and judged both ways (its last iterate, its iterate of smallest margin).
+    is done once and judged both ways (its last iterate; with ``keep_best``, its iterate
+    of smallest margin too). Run the strong curve first: it attacks only the survivors
+    of smaller radii, and tracks the best iterate of those alone; the reference then
+    runs the other points without tracking.
 
-    Holds per radius the two verdicts (n_points,) and which points have them.
+    Holds per radius the verdicts (n_points,) and which points have them.
     """
 
     def __init__(self, n_points: int) -> None:
         self.n_points = n_points
-        self._runs: dict[tuple, tuple[Tensor, Tensor, Tensor]] = {}
+        self._runs: dict[tuple, tuple[Tensor, ...]] = {}
 
-    def verdicts(self, rows: Tensor, eps: float, attack: L2Attack, run) -> tuple[Tensor, Tensor]:
-        """The verdicts (last, best) of the points ``rows`` (indices); ``run(missing)``
-        computes those of the indices ``missing`` not recorded yet."""
+    def verdicts(self, rows: Tensor, eps: float, attack: L2Attack, run) -> tuple[Tensor, Tensor | None]:
+        """The verdicts (last, best; best None without ``attack.keep_best``) of the points
+        ``rows`` (indices); ``run(missing, keep_best)`` runs the indices ``missing`` that
+        lack them and returns theirs."""
         key = (float(eps), attack.steps, attack.step_size)
         if key not in self._runs:
             self._runs[key] = tuple(torch.zeros(self.n_points, dtype=torch.bool, device=rows.device)
-                                    for _ in range(3))
-        last, best, known = self._runs[key]
-        missing = rows[~known[rows]]
+                                    for _ in range(4))
+        last, best, has_last, has_best = self._runs[key]
+        missing = rows[~(has_best if attack.keep_best else has_last)[rows]]
         if len(missing):
-            last[missing], best[missing] = run(missing)
-            known[missing] = True
-        return last[rows], best[rows]
+            last[missing], best_found = run(missing, attack.keep_best)
+            has_last[missing] = True
+            if best_found is not None:
+                best[missing], has_best[missing] = best_found, True
+        return last[rows], best[rows] if attack.keep_best else None
 
 
 @torch.no_grad()
@@ -183,7 +189,7 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
     verdict stays exact. With ``keep_best`` the iterate of smallest surrogate
     margin is judged as well as the last one. ``anchors``: the two spaces'
     ``anchor(x)``, when the caller has them already. ``zero_start``: the verdicts
-    (last, best) of the run from the clean point, when known (:class:`ZeroStartRuns`).
+    (last, best or None) of the run from the clean point, when known (:class:`ZeroStartRuns`).
     """
     exact_space = exact_space or space
     if anchors is None:
@@ -200,12 +206,12 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
             start = space.split(random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device))
         elif zero_start is not None:
             last_ok, best_ok = zero_start
-            survive &= last_ok & best_ok if attack.keep_best else last_ok
+            survive &= last_ok if best_ok is None else last_ok & best_ok
             continue
         else:
             start = zero.clone(), no_orth.clone(), None
         last_ok, best_ok = _run_and_judge(space, exact_space, anchors, y, eps, attack, start, attack.keep_best)
-        survive &= last_ok & best_ok if attack.keep_best else last_ok
+        survive &= last_ok if best_ok is None else last_ok & best_ok
     return survive
 
 
@@ -239,19 +245,27 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
     exact_anchor = step_anchor if exact_space is space else exact_space.anchor(x)
     accuracy = torch.empty(len(eps_grid), dtype=torch.float64)
     alive = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    may_certify = hasattr(exact_space, "certified")
     for i in sorted(range(len(eps_grid)), key=lambda j: eps_grid[j]):
         gen = torch.Generator().manual_seed(seed + i)
         idx = torch.nonzero(alive).squeeze(1) if carry_broken else torch.arange(x.shape[0], device=x.device)
         eps = float(eps_grid[i])
+        if may_certify and eps > 0:
+            # every point provably robust at this radius: no attack can change the verdicts. The
+            # bound only weakens with eps (radii go up), so the first radius it misses ends the checks.
+            if bool(exact_space.certified(exact_anchor[idx], y[idx], eps).all()):
+                accuracy[i] = alive.double().mean() if carry_broken else 1.0
+                continue
+            may_certify = False
         kept = []
         for s in range(0, len(idx), chunk_size):
             rows = idx[s:s + chunk_size]
             known = None
             if zero_start is not None and eps > 0 and not attack.random_start:
-                known = zero_start.verdicts(rows, eps, attack, lambda missing: _run_and_judge(
+                known = zero_start.verdicts(rows, eps, attack, lambda missing, keep_best: _run_and_judge(
                     space, exact_space, (step_anchor[missing], exact_anchor[missing]), y[missing], eps, attack,
                     (torch.zeros(len(missing), space.dim, dtype=x.dtype, device=x.device),
-                     torch.zeros(len(missing), dtype=x.dtype, device=x.device), None), keep_best=True))
+                     torch.zeros(len(missing), dtype=x.dtype, device=x.device), None), keep_best))
             kept.append(still_correct(space, x[rows], y[rows], eps, attack, gen, exact_space,
                                       anchors=(step_anchor[rows], exact_anchor[rows]), zero_start=known))
         kept = torch.cat(kept) if kept else torch.zeros(0, dtype=torch.bool, device=x.device)

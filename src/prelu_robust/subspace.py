@@ -104,6 +104,23 @@ class NeuronSpan(_Span):
         """The scores (n,) at the points x (n, D) themselves."""
         return relu_power(x @ self.W.T, self.p) @ self.coef + self.bias
 
+    def margin_bound(self, z0: Tensor, y: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+        """A lower bound (n,) of ``y f(x0 + delta)`` over every ``||delta|| <= eps``, for anchors
+        ``z0 = anchor(x0)`` (n, h) and labels y (n,) in {-1, +1}, and the size (n,) of the terms it
+        sums (for rounding). Each pre-activation moves by at most ``eps ||w_j||``: the bound
+        lowers the units that raise the margin and raises the others."""
+        reach = eps * self.W.norm(dim=1)  # (h,)
+        signed = y[:, None] * self.coef  # (n, h)
+        units = relu_power(torch.where(signed > 0, z0 - reach, z0 + reach), self.p) * signed
+        size = (relu_power(z0.abs() + reach, self.p) * signed.abs()).sum(1)
+        return units.sum(1) + y * self.bias, size
+
+    def certified(self, z0: Tensor, y: Tensor, eps: float) -> Tensor:
+        """Which points (n,) keep ``y f(x0 + delta) > 0`` for every ``||delta|| <= eps``, proven by
+        :meth:`margin_bound` with room for float32 rounding. No attack can break them."""
+        lower, size = self.margin_bound(z0, y, eps)
+        return lower > 1e-4 * size
+
     def bind(self, z0: Tensor, u: Tensor | None = None) -> BoundModel:
         """The model at ``x0 + S a + s u`` for anchors ``z0 = anchor(x0)``."""
         zu = None if u is None else u @ self.W.T
@@ -211,6 +228,15 @@ class SignExactSpan(_Span):
             return f, grad
 
         return model
+
+    def certified(self, packed: Tensor, y: Tensor, eps: float) -> Tensor:
+        """Which points (n,) keep ``y f(x0 + delta) > 0`` for every ``||delta|| <= eps``, proven
+        by :meth:`NeuronSpan.margin_bound` for the dominant neurons minus the others' largest
+        share ``B (||x0|| + eps)^p``, with room for float32 rounding. No attack can break them."""
+        h = self.dominant.W.shape[0]
+        lower, size = self.dominant.margin_bound(packed[:, :h], y, eps)
+        lower = lower - self.rest_bound * (packed[:, h] + eps).pow(self.p)
+        return lower > 1e-4 * size
 
     def scores(self, x: Tensor) -> Tensor:
         """Scores (n,) with the net's exact signs at the points x (n, D) themselves."""

@@ -186,13 +186,14 @@ def compute_run(settings: dict[str, Any], device: torch.device, show_progress: b
     if s["attacked"]:
         x_att, y_att = x_test[: s["attack_points"]], y_test[: s["attack_points"]]
         common = dict(steps=s["attack_steps"], step_size=s["attack_step_size"])
-        # the reference run from the clean point is also the strong attack's first restart: done once
+        # the reference run from the clean point is also the strong attack's first restart: done once;
+        # strong first, so that only its survivors track their best iterate (ZeroStartRuns)
         in_span = dict(space=step_space, exact_space=verdicts, chunk_size=20000, zero_start=ZeroStartRuns(len(y_att)))
-        arrays["robust_reference"] = robust_accuracy_curve(
-            net, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "reference"), **in_span).numpy()
         arrays["robust_strong"] = robust_accuracy_curve(
             net, x_att, y_att, s["eps_grid"], L2Attack(**common, restarts=s["strong_restarts"], keep_best=True),
             seed=derive_seed(seed, "strong"), carry_broken=True, **in_span).numpy()
+        arrays["robust_reference"] = robust_accuracy_curve(
+            net, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "reference"), **in_span).numpy()
         if s["attack_ideal"]:
             centres = NeuronSpan(ideal, spec.centers().T.to(device))  # grad F is in span(mu_k)
             arrays["robust_ideal"] = robust_accuracy_curve(
