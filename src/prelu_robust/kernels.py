@@ -5,7 +5,9 @@ its two bf16 matrix products and, in plain torch, ~2 ms more in five passes over
 the (2000, 1000) weights (scale, add the gradient, convert the product to float32,
 convert ``W`` to bf16, take the row norms) and ~0.5 ms in a dozen passes over the
 (100, 2000) pre-activations. The loops below do each group in one pass, a row at a
-time while it sits in L1 (a p = 3 step: 5.9 -> 3.2 ms; ``benchmarks/RESULTS.md``).
+time while it sits in L1. Medians of paper-size steps, old and new in alternating
+processes: p = 3, 5.5-5.8 -> 3.0-4.1 ms; p = 1, 4.2-5.9 -> 3.1-4.3 ms (the host's
+speed varies by a third from one minute to the next).
 
 bf16 numbers are handled as their bit patterns (uint16, the upper half of a
 float32): widening is a shift, narrowing rounds to nearest even as ``Tensor.to``

@@ -200,7 +200,7 @@ class PReLUNet(nn.Module):
         dtype = None if x.dtype == self.W.dtype else x.dtype
         w_product, w_sq = self._weight_terms(dtype)
         scale = w_sq.pow((1.0 - p) / 2)  # ||w_j||^(1-p)
-        z = x @ w_product.T  # (n, h)
+        z = nn.functional.linear(x, w_product)  # (n, h): x @ W^T, same values, faster here than the matmul
         if dtype is not None and self._fused(dtype) and x.device.type == "cpu":
             f = kernels.forward_scores(z, v * scale, p)
             if self.b is not None:

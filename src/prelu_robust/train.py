@@ -86,7 +86,8 @@ class SGDConfig:
     everything else in their own precision (see :meth:`PReLUNet.param_grad`); None
     keeps the data's dtype. At paper size this makes a full-width step 2.5x faster,
     and the trained net differs from the float32 one by much less than a change of
-    repeat does (``tests/test_train.py``, the figure's rerun tables).
+    repeat does (``tests/test_train.py``, the figure's rerun tables). On the CPU the
+    rest of a bf16 step runs in the fused loops of :mod:`prelu_robust.kernels`.
     """
 
     lr: float

@@ -56,13 +56,14 @@ class SyntheticConfig:
     epochs: int = 401
     repeats: int = 5
     # the engine (see train.SGDConfig): same gradient-flow time, late phase in few epochs,
-    # training products in bf16; prune_tol also splits the verdicts' neurons (SignExactSpan)
+    # training products in bf16 (the rest of the step in prelu_robust.kernels' fused loops);
+    # prune_tol also splits the neurons of the verdicts and distances (SignExactSpan)
     schedule: str = "loss_adaptive"
     prune_tol: float | None = 1e-6
     product_dtype: str | None = "bfloat16"
     # attacks and Algorithm 1 step with the neurons carrying >= surrogate_tol of the largest
     # contribution, merged when their cosine exceeds 1 - surrogate_tol, in their span;
-    # every verdict is evaluated with the full net
+    # every verdict has the full net's exact sign
     surrogate_tol: float = 1e-3
     # robust accuracy (models of the first alpha)
     eps_grid: tuple[float, ...] = _grid(0.0, 1.5, 15)
