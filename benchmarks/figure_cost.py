@@ -34,7 +34,7 @@ def main() -> None:
             out.append(f"| {p:g} | {len(values)} | {'yes' if attacked else 'no'} | {sum(values) / len(values):.0f} "
                        f"({min(values):.0f}-{max(values):.0f}) | {sum(values) / 3600:.2f} |")
         cpu_h = sum(sum(v) for v in costs.values()) / 3600
-        line = f"\nTotal: **{cpu_h:.2f} CPU-h**"
+        line = f"\nTotal: **{cpu_h:.3f} CPU-h**"
         if stored == total_runs:
             fastest_h = sum(len(v) * min(v) for v in costs.values()) / 3600
             line += (f" for the whole figure as recorded, {fastest_h:.2f} CPU-h at each kind's fastest run "
