@@ -11,7 +11,8 @@ found under their own keys (none when the settings are the same). FILE (default
 
 Committed: ``RESULTS_ENGINE_CHANGE.md`` (float32 -> bf16 training products and
 sign-exact verdicts, ``--dropped product_dtype``) and ``RESULTS_ENGINE_CHANGE_FUSED.md``
-(the fused training loops, stacked Algorithm 1 and shared zero-start attack runs).
+(the fused training loops, stacked Algorithm 1 and shared zero-start attack runs; the old
+store: ``git worktree add ../old_engine 51c038b``, ``--out RESULTS_ENGINE_CHANGE_FUSED.md``).
 """
 
 from __future__ import annotations
