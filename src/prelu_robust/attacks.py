@@ -234,6 +234,10 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
 
     ``zero_start``: a record shared with another curve on the same points and spaces
     (see :class:`ZeroStartRuns`), whose runs from the clean point this one reuses.
+
+    When ``exact_space`` can certify points (``certified(anchor, y, eps)``, e.g.
+    :class:`~prelu_robust.subspace.SignExactSpan`), a radius at which every point is
+    provably robust is not attacked: no attack could change its verdicts.
     """
     from .subspace import FullSpace
 
