@@ -115,11 +115,12 @@ class NeuronSpan(_Span):
         size = (relu_power(z0.abs() + reach, self.p) * signed.abs()).sum(1)
         return units.sum(1) + y * self.bias, size
 
-    def certified(self, z0: Tensor, y: Tensor, eps: float) -> Tensor:
+    def certified(self, z0: Tensor, y: Tensor, eps: float, slack: Tensor | float = 0.0) -> Tensor:
         """Which points (n,) keep ``y f(x0 + delta) > 0`` for every ``||delta|| <= eps``, proven by
-        :meth:`margin_bound` with room for float32 rounding. No attack can break them."""
+        :meth:`margin_bound` with room for float32 rounding. No attack can break them.
+        ``slack`` (n,) is what terms outside this net can take off the margin."""
         lower, size = self.margin_bound(z0, y, eps)
-        return lower > 1e-4 * size
+        return lower - slack > 1e-4 * size
 
     def bind(self, z0: Tensor, u: Tensor | None = None) -> BoundModel:
         """The model at ``x0 + S a + s u`` for anchors ``z0 = anchor(x0)``."""
@@ -234,9 +235,7 @@ class SignExactSpan(_Span):
         by :meth:`NeuronSpan.margin_bound` for the dominant neurons minus the others' largest
         share ``B (||x0|| + eps)^p``, with room for float32 rounding. No attack can break them."""
         h = self.dominant.W.shape[0]
-        lower, size = self.dominant.margin_bound(packed[:, :h], y, eps)
-        lower = lower - self.rest_bound * (packed[:, h] + eps).pow(self.p)
-        return lower > 1e-4 * size
+        return self.dominant.certified(packed[:, :h], y, eps, slack=self.rest_bound * (packed[:, h] + eps).pow(self.p))
 
     def scores(self, x: Tensor) -> Tensor:
         """Scores (n,) with the net's exact signs at the points x (n, D) themselves."""
