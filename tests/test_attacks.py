@@ -8,14 +8,12 @@ from prelu_robust.attacks import (
     L2Attack,
     ZeroStartRuns,
     random_in_ball,
-    reference_attack,
     robust_accuracy_curve,
-    score_and_grad,
-    strong_attack,
 )
+from prelu_robust.attacks import pgd
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.models import class_average_classifier, subclass_classifier
-from prelu_robust.subspace import NeuronSpan, SignExactSpan, neuron_basis
+from prelu_robust.spaces import NeuronSpan, SignExactSpan, neuron_basis, score_and_grad
 
 EPS = [0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0]
 
@@ -25,7 +23,7 @@ def test_robust_accuracy_is_at_most_clean_and_non_increasing(trained_nets):
     x, y = test.x[:300], test.y[:300]
     for net in nets.values():
         clean = float((y * net(x) > 0).double().mean())
-        for attack in (reference_attack(100), strong_attack(100, restarts=2)):
+        for attack in (L2Attack(steps=100), L2Attack(steps=100, restarts=2, keep_best=True)):
             acc = robust_accuracy_curve(net, x, y, EPS, attack).numpy()
             assert acc[0] == pytest.approx(clean)
             assert (acc <= clean + 1e-12).all()
@@ -35,8 +33,8 @@ def test_robust_accuracy_is_at_most_clean_and_non_increasing(trained_nets):
 def test_strong_attack_is_at_least_as_strong_as_the_reference(trained_nets):
     nets, _, test = trained_nets
     x, y = test.x[:300], test.y[:300]
-    ref = robust_accuracy_curve(nets[3.0], x, y, EPS, reference_attack(100))
-    strong = robust_accuracy_curve(nets[3.0], x, y, EPS, strong_attack(100, restarts=2))
+    ref = robust_accuracy_curve(nets[3.0], x, y, EPS, L2Attack(steps=100))
+    strong = robust_accuracy_curve(nets[3.0], x, y, EPS, L2Attack(steps=100, restarts=2, keep_best=True))
     assert (strong <= ref + 1e-12).all()
 
 
@@ -48,7 +46,7 @@ def test_attack_breaks_the_ideal_F_near_one_over_sqrt_K():
     data = sample_mixture(spec, 300, seed=0)
     F = lambda x: class_average_classifier(x, spec)  # noqa: E731
     r = 1 / math.sqrt(spec.n_clusters)
-    acc = robust_accuracy_curve(F, data.x, data.y, [0.85 * r, 1.15 * r], strong_attack(200, restarts=8))
+    acc = robust_accuracy_curve(F, data.x, data.y, [0.85 * r, 1.15 * r], L2Attack(steps=200, restarts=8, keep_best=True))
     assert acc[0] == 1.0 and acc[1] < 0.02
 
 
@@ -56,7 +54,7 @@ def test_ideal_F3_holds_below_sqrt2_over_2():
     spec = MixtureSpec(dim=100, n_clusters=10, n_positive=6, alpha=0.05)
     data = sample_mixture(spec, 300, seed=0)
     F3 = lambda x: subclass_classifier(x, spec, 3)  # noqa: E731
-    acc = robust_accuracy_curve(F3, data.x, data.y, [0.6, 1.0], strong_attack(300, restarts=3))
+    acc = robust_accuracy_curve(F3, data.x, data.y, [0.6, 1.0], L2Attack(steps=300, restarts=3, keep_best=True))
     assert acc[0] == 1.0 and acc[1] < 0.05
 
 
@@ -88,18 +86,16 @@ def test_shared_zero_start_runs_change_no_curve(trained_nets, monkeypatch, stron
     """The reference attack and the strong attack's first restart are one PGD run from
     the clean point: shared, the curves stay as they were, and with the strong curve
     first each point's run at each radius is done once."""
-    from prelu_robust import attacks
-
     nets, _, test = trained_nets
     net = nets[3.0]
     x, y = test.x[:300], test.y[:300]
     basis = neuron_basis(net, rank_tol=1e-3).vectors
     space, exact = NeuronSpan(net, basis), SignExactSpan(net, basis, tol=1e-6)
-    calls = {"reference": dict(attack=reference_attack(60), seed=1),
-             "strong": dict(attack=strong_attack(60, restarts=2), seed=2, carry_broken=True)}
+    calls = {"reference": dict(attack=L2Attack(steps=60), seed=1),
+             "strong": dict(attack=L2Attack(steps=60, restarts=2, keep_best=True), seed=2, carry_broken=True)}
     runs = []  # (radius, points) of every run from the clean point
-    run = attacks._run_and_judge
-    monkeypatch.setattr(attacks, "_run_and_judge", lambda *a: (a[6][2] is None and runs.append((a[4], len(a[3]))))
+    run = pgd._run_and_judge
+    monkeypatch.setattr(pgd, "_run_and_judge", lambda *a: (a[6][2] is None and runs.append((a[4], len(a[3]))))
                         or run(*a))
 
     def curves(zero_start):

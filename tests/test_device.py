@@ -16,7 +16,7 @@ if sys.argv[1] == "keep":
 from prelu_robust.experiments import synthetic
 config = synthetic.make_config("ci", dim=60, width=300, n_train=800, n_test=400, epochs=20, attack_points=200,
                                attack_steps=50, dist_batches=1, dist_batch_size=100, dist_steps=50)
-arrays = synthetic.compute_run(config.run_settings(3.0, 0, 0), torch.device("cpu"), show_progress=False)
+arrays = synthetic.compute_run(synthetic.SyntheticRun(config, 3.0, 0, 0), torch.device("cpu"), show_progress=False)
 digest = hashlib.sha256()
 for name in sorted(arrays):
     digest.update(name.encode() + arrays[name].tobytes())

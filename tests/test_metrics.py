@@ -3,12 +3,12 @@ import math
 import pytest
 import torch
 
-from prelu_robust.attacks import score_and_grad
+from prelu_robust.neurons import contributions as neuron_contributions
+from prelu_robust.spaces import score_and_grad
 from prelu_robust.metrics import (
     cosine_matrix,
     distance_to_ideal,
     least_squares_scale,
-    neuron_contributions,
     stable_rank,
 )
 

@@ -9,6 +9,7 @@ import torch
 
 from prelu_robust import ParameterError
 from prelu_robust.data import mnist as mnist_data
+from prelu_robust.attacks import apgd
 from prelu_robust.experiments import mnist
 from prelu_robust.models import PReLUNet, products_in
 from prelu_robust.store import ResultsStore
@@ -65,7 +66,7 @@ def test_missing_dataset_says_where_to_put_it(tmp_path, monkeypatch):
 def test_model_shapes_and_reference_init():
     cfg = mnist.make_config("ci", **TINY)
     data = mnist.load_data(cfg)
-    net, history = mnist.train_run(cfg.run_settings(1.0, 0), data, torch.device("cpu"), show_progress=False)
+    net, history = mnist.train_run(mnist.MnistRun(cfg, 1.0, 0), data, torch.device("cpu"), show_progress=False)
     assert net.W.shape == (500, 784) and net.v.shape == (10, 500) and net.b.shape == (10,)
     assert net(data.x_test[:7]).shape == (7, 10)
     assert set(history) == {"train_loss", "train_accuracy", "test_accuracy", "stable_rank"}
@@ -101,7 +102,7 @@ def test_same_seed_same_numbers(tiny_results, tmp_path):
 def test_table1_radii_within_a_norm_are_nested(tiny_results):
     cfg, _, _ = tiny_results
     data = mnist.load_data(cfg)
-    net, _ = mnist.train_run(cfg.run_settings(1.0, 0), data, torch.device("cpu"), show_progress=False)
+    net, _ = mnist.train_run(mnist.MnistRun(cfg, 1.0, 0), data, torch.device("cpu"), show_progress=False)
     x, y = data.x_test[:60], data.y_test[:60]
     table = mnist.table1_accuracy(net, x, y, seed=7, batch_size=1000, device=torch.device("cpu"))
     with torch.no_grad():
@@ -159,14 +160,14 @@ def test_a_bf16_success_that_float32_refutes_is_attacked_again_in_float32(monkey
         assert (net(x).argmax(1) == 0).all()
     assert net(x).argmax(1).tolist() == [1, 1]
     float32_calls = []
-    attack = mnist.apgd_ce
+    attack = apgd.apgd_ce
 
     def recording(net, x, y, norm, eps, seed, batch_size, device, product_dtype=None):
         if product_dtype is None:
             float32_calls.append(y.tolist())
         return attack(net, x, y, norm, eps, seed, batch_size, device, product_dtype)
 
-    monkeypatch.setattr(mnist, "apgd_ce", recording)
-    kept = mnist.apgd_ce(net, x, y, "Linf", 1e-3, 0, 100, torch.device("cpu"), torch.bfloat16)
+    monkeypatch.setattr(apgd, "apgd_ce", recording)
+    kept = apgd.apgd_ce(net, x, y, "Linf", 1e-3, 0, 100, torch.device("cpu"), torch.bfloat16)
     assert kept.tolist() == [True, False]  # float32's verdicts, not bf16's [False, True]
     assert float32_calls == [[1]]  # only the refuted point is re-attacked

@@ -1,5 +1,5 @@
 """What the figures measure: distance to the ideal classifier (Algorithm 1),
-neuron contributions, alignment cosines and stable rank."""
+alignment cosines and stable rank. (Neuron contributions: :mod:`prelu_robust.neurons`.)"""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from dataclasses import dataclass
 
 import torch
 
-from .attacks import ScoreGrad, row_blocks
+from .models import PReLUNet, matmul_in
+from .spaces import FullSpace, ScoreGrad, row_blocks, scaled_difference
 from .validation import require
+
+__all__ = ["DistanceEstimate", "least_squares_scale", "distance_to_ideal", "cosine_matrix", "stable_rank",
+           "gram_stable_rank", "ClassifierStatistics", "classifier_statistics"]
 
 Tensor = torch.Tensor
 
@@ -46,12 +50,10 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
     iterates is reported.
 
     ``spaces`` = (net_space, ideal_space) sharing one basis restricts the steps
-    to a subspace (:mod:`prelu_robust.subspace`). ``exact_net_space`` (same
+    to a subspace (:mod:`prelu_robust.spaces`). ``exact_net_space`` (same
     coordinates) fits ``c`` and re-evaluates the net at each point's best and last
     iterates when the steps use a surrogate: the reported value is that net's.
     """
-    from .subspace import FullSpace, scaled_difference
-
     require(n_batches >= 1 and batch_size >= 1 and steps >= 0, "distance estimate sizes",
             (n_batches, batch_size, steps), "n_batches >= 1, batch_size >= 1, steps >= 0")
     dim = x_data.shape[1]
@@ -101,17 +103,6 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
     return DistanceEstimate(sup=max(per_batch), scale=c, per_batch=tuple(per_batch))
 
 
-def neuron_contributions(W: Tensor, v: Tensor) -> Tensor:
-    """``|v_j| ||w_j||`` for W (h, D), v (h,) or (out, h): shape (h,)."""
-    v = v.reshape(-1, W.shape[0])
-    return v.norm(dim=0) * W.norm(dim=1)
-
-
-def dominant_neurons(W: Tensor, v: Tensor, k: int) -> Tensor:
-    """Indices (k,) of the ``k`` neurons with the largest contributions, largest first."""
-    return torch.argsort(neuron_contributions(W, v), descending=True)[:k]
-
-
 def cosine_matrix(W: Tensor, directions: Tensor) -> Tensor:
     """Cosine of each neuron w_j (h, D) with each direction (m, D): shape (h, m)."""
     return (W / W.norm(dim=1, keepdim=True)) @ (directions / directions.norm(dim=1, keepdim=True)).T
@@ -119,7 +110,7 @@ def cosine_matrix(W: Tensor, directions: Tensor) -> Tensor:
 
 def stable_rank(H: Tensor) -> float:
     """``||H||_F^2 / ||H||_2^2`` of a feature matrix H (n, h), via the h x h Gram matrix
-    (formed in H's precision: relative error ~1e-6 in float32, four times faster than double)."""
+    (formed in H's precision: relative error ~1e-6 in float32)."""
     return gram_stable_rank(H.T @ H)
 
 
@@ -128,3 +119,31 @@ def gram_stable_rank(gram: Tensor) -> float:
     over row blocks of H."""
     eigenvalues = torch.linalg.eigvalsh(gram.double())
     return float(eigenvalues.sum() / eigenvalues[-1].clamp_min(1e-300))
+
+
+@dataclass(frozen=True)
+class ClassifierStatistics:
+    """Mean cross-entropy ``loss`` and ``accuracy`` of a classifier on a data set, and
+    (when asked for) the Gram matrix (width, width) of its hidden features."""
+
+    loss: float
+    accuracy: float
+    gram: Tensor | None = None
+
+
+def classifier_statistics(net: PReLUNet, x: Tensor, y: Tensor, with_gram: bool = False,
+                          chunk: int = 10000) -> ClassifierStatistics:
+    """Loss, accuracy and (``with_gram``) the hidden features' Gram matrix of a multi-class
+    net on x (n, D), y (n,) class indices, in one pass over chunks of rows; the Gram
+    matrix is formed with the net's product dtype (bf16: stable rank within ~5e-5,
+    relative, of float64's)."""
+    losses, correct, gram = 0.0, 0, 0.0
+    with torch.no_grad():
+        for s in range(0, len(y), chunk):
+            h = net.features(x[s:s + chunk])
+            logits = h @ net.v.T + net.b
+            losses += float(torch.nn.functional.cross_entropy(logits, y[s:s + chunk], reduction="sum"))
+            correct += int((logits.argmax(1) == y[s:s + chunk]).sum())
+            if with_gram:
+                gram = gram + matmul_in(h.T, h, net.product_dtype)
+    return ClassifierStatistics(losses / len(y), correct / len(y), gram if with_gram else None)

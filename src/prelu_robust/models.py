@@ -20,6 +20,9 @@ from . import kernels
 from .data.gmm import MixtureSpec
 from .validation import require
 
+__all__ = ["PReLUNet", "ParamGrad", "products_in", "relu_power", "matmul_in", "aligns_with_class_averages",
+           "class_average_classifier", "subclass_classifier", "ideal_classifier", "ideal_net", "bayes_log_odds"]
+
 Tensor = torch.Tensor
 
 
@@ -32,7 +35,7 @@ class PReLUNet(nn.Module):
 
     ``product_dtype`` (None: the parameters' own) is the precision of the one
     large product, ``x @ W.T``, in :meth:`features` and in its autograd backward
-    (``bfloat16``: ~5x faster on CPUs with bf16 dot products, pre-activations
+    (``bfloat16``: fast on CPUs with bf16 dot products, pre-activations
     rounded to 8 significant bits). Everything else stays in the parameters'
     precision. A plain attribute, not state: see :func:`products_in`.
 
@@ -152,7 +155,8 @@ class PReLUNet(nn.Module):
         return out.squeeze(1) if self.out_dim == 1 else out
 
     # -- closed-form gradients (plain net: no centring, no input normalisation) --
-    def _check_plain(self) -> None:
+    def check_plain(self) -> None:
+        """Raise unless this is the plain scalar net that the closed forms cover."""
         if self.normalize_input or self.center is not None or self.out_dim != 1:
             raise NotImplementedError("closed-form gradients cover the plain scalar net only; use autograd")
 
@@ -163,7 +167,7 @@ class PReLUNet(nn.Module):
         ``grad_x f = sum_j v_j p relu(z_j)^(p-1) / ||w_j||^(p-1) w_j`` lies in the
         span of the neurons, which the fast attacks exploit.
         """
-        self._check_plain()
+        self.check_plain()
         z = x @ self.W.T
         a = z.clamp_min(0)
         a_pm1 = (z > 0).to(x.dtype) if self.p == 1.0 else a.pow(self.p - 1.0)
@@ -187,20 +191,20 @@ class PReLUNet(nn.Module):
         with ``grad_W`` left factored (see :class:`ParamGrad`).
 
         ``dloss_dscore`` maps the scores (n,) to ``dL_i/df_i`` (n,). One matrix
-        product forward and one backward: twice as fast as autograd here.
+        product forward and one backward, where autograd needs more.
 
         When ``x`` has a lower precision than the parameters (``bfloat16``), the two
-        products run in it: 4x faster on CPUs with bf16 dot products, at the price of
+        products run in it (fast on CPUs with bf16 dot products), at the price of
         rounding the pre-activations and ``ParamGrad.product`` to 8 significant bits.
         Everything else stays in the parameters' precision. On the CPU the elementwise
         work around them runs in :mod:`prelu_robust.kernels`' fused loops.
         """
-        self._check_plain()
+        self.check_plain()
         v, p = self.v[0], self.p
         dtype = None if x.dtype == self.W.dtype else x.dtype
         w_product, w_sq = self._weight_terms(dtype)
         scale = w_sq.pow((1.0 - p) / 2)  # ||w_j||^(1-p)
-        z = nn.functional.linear(x, w_product)  # (n, h): x @ W^T, same values, faster here than the matmul
+        z = nn.functional.linear(x, w_product)  # (n, h): x @ W^T, the same values as the matmul
         if dtype is not None and self._fused(dtype) and x.device.type == "cpu":
             f = kernels.forward_scores(z, v * scale, p)
             if self.b is not None:
@@ -261,18 +265,6 @@ class ParamGrad(NamedTuple):
         grad = self.product.to(W.dtype) * self.row_scale[:, None]
         return grad if self.decay is None else grad - self.decay[:, None] * W
 
-    def relative_rate(self, v: Tensor) -> float:
-        """``max_j ||grad of (w_j, v_j)|| / ||(w_j, v_j)||`` for output weights ``v``
-        (width,), bounded from above by the triangle inequality on ``grad_W``'s two
-        terms, so that it needs one pass over ``product`` (in its own dtype) and none
-        over ``W``."""
-        product_norm = self.product.norm(dim=1).to(self.row_scale.dtype)
-        grad_w_norm = self.row_scale.abs() * product_norm
-        if self.decay is not None:
-            grad_w_norm = grad_w_norm + self.decay.abs() * self.w_sq.sqrt()
-        grad_sq = grad_w_norm.square() + self.grad_v.square()
-        return float((grad_sq / (self.w_sq + v.square())).sqrt().max())
-
 
 @contextlib.contextmanager
 def products_in(net: PReLUNet, dtype: torch.dtype | None) -> Iterator[PReLUNet]:
@@ -285,8 +277,8 @@ def products_in(net: PReLUNet, dtype: torch.dtype | None) -> Iterator[PReLUNet]:
 
 
 def relu_power(z: Tensor, p: float) -> Tensor:
-    """``relu(z)^p`` elementwise; small integer powers by multiplication, which is
-    several times faster than ``pow`` forward and backward and gives the same values."""
+    """``relu(z)^p`` elementwise; small integer powers by multiplication (cheaper than
+    ``pow`` forward and backward, the same values)."""
     r = z.clamp_min(0)
     if p == 1.0:
         return r
@@ -306,8 +298,7 @@ def matmul_in(a: Tensor, b: Tensor, dtype: torch.dtype | None) -> Tensor:
 class _HiddenUnits(torch.autograd.Function):
     """:meth:`PReLUNet.features` with a hand-written backward: the elementwise work
     of autograd's chain (power, two scalings, their backwards) fused into a few
-    passes over the (n, width) units (an APGD-CE Linf run on 1,000 MNIST points with
-    bf16 products: 1.55 -> 1.32 CPU-s). The tests compare it with autograd on the
+    passes over the (n, width) units. The tests compare it with autograd on the
     plain composition.
 
     With ``s_ij = ||w_j||^(1-p) ||x_i||^(1-p)`` and ``u = relu(z)^p s``, ``z = x W^T``:
@@ -368,10 +359,16 @@ def subclass_classifier(x: Tensor, spec: MixtureSpec, p: float) -> Tensor:
     return units[:, : spec.n_positive].sum(1) - units[:, spec.n_positive:].sum(1)
 
 
+def aligns_with_class_averages(p: float) -> bool:
+    """Whether the theory says ``f_p`` approaches ``F`` (neurons at the class averages
+    mu_+-: p=1 and the conjecture's p <= 2) rather than ``F^(p)`` (the subclass centres)."""
+    return p <= 2
+
+
 def ideal_classifier(x: Tensor, spec: MixtureSpec, p: float) -> Tensor:
-    """The classifier the theory says ``f_p`` approaches: ``F`` for p=1 (and the
-    conjecture's p <= 2), ``F^(p)`` for p > 2. Shape (n,)."""
-    return class_average_classifier(x, spec) if p <= 2 else subclass_classifier(x, spec, p)
+    """The classifier the theory says ``f_p`` approaches (see
+    :func:`aligns_with_class_averages`): ``F`` or ``F^(p)``. Shape (n,)."""
+    return class_average_classifier(x, spec) if aligns_with_class_averages(p) else subclass_classifier(x, spec, p)
 
 
 def ideal_net(spec: MixtureSpec, p: float, dtype: torch.dtype = torch.float32) -> PReLUNet:
@@ -381,7 +378,7 @@ def ideal_net(spec: MixtureSpec, p: float, dtype: torch.dtype = torch.float32) -
     ``F``: width 2, p = 1, rows of ``W`` mu_+ and mu_-, ``v = (1, -1)``.
     ``F^(p)``: width K, rows of ``W`` the centres mu_k (unit norm), ``v`` their labels.
     """
-    if p <= 2:
+    if aligns_with_class_averages(p):
         net = PReLUNet(spec.dim, 2, p=1.0)
         W, v = spec.class_means(dtype), torch.tensor([1.0, -1.0], dtype=dtype)
     else:

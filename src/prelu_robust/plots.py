@@ -6,11 +6,19 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from . import paper
+from .experiments.alignment import AlignmentTrajectory
+from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticResults
+from .models import aligns_with_class_averages
+
+__all__ = ["color_of", "band", "distance_panel", "contribution_panel", "cosine_panel", "robust_panel",
+           "synthetic_figure", "alignment_snapshots_figure", "alignment_phases_figure", "alignment_animation",
+           "mnist_figure"]
 
 COLORS = {1.0: "tab:blue", 2.0: "tab:green", 3.0: "tab:red", 4.0: "tab:purple"}
 
@@ -30,7 +38,7 @@ def distance_panel(ax: Axes, r: SyntheticResults) -> None:
     """(a) dist(f_p, ideal) against alpha, log scale; dashed: the paper's range."""
     alphas = np.asarray(r.config.alphas)
     for pi, p in enumerate(r.config.powers):
-        target = "F" if p <= 2 else f"F^{{({p:g})}}"
+        target = "F" if aligns_with_class_averages(p) else f"F^{{({p:g})}}"
         band(ax, alphas, r.distance[pi].T, rf"$\mathrm{{dist}}(f_{{{p:g}}}, {target})$", color_of(p), marker="o", ms=3)
     if r.config.n_clusters == 10:
         ax.plot(alphas[[0, -1]], paper.SYNTHETIC_DIST_P1, "--", color=color_of(1), lw=1, label="paper, p=1")
@@ -43,7 +51,7 @@ def distance_panel(ax: Axes, r: SyntheticResults) -> None:
 def contribution_panel(ax: Axes, r: SyntheticResults, shown: dict[float, int] | None = None) -> None:
     """(b) sorted neuron contributions |v_j| ||w_j|| (top 300 for p=1, 50 otherwise)."""
     for pi, p in enumerate(r.config.powers):
-        k = (shown or {}).get(p, 300 if p <= 2 else 50)
+        k = (shown or {}).get(p, 300 if aligns_with_class_averages(p) else 50)
         c = r.contributions[pi][:k]
         ax.plot(np.arange(1, len(c) + 1), c, ".-", ms=3, lw=0.8, color=color_of(p), label=f"p={p:g}")
     ax.set(yscale="log", xscale="log", xlabel="neuron rank", ylabel=r"$|v_j|\,\|w_j\|$",
@@ -54,13 +62,13 @@ def contribution_panel(ax: Axes, r: SyntheticResults, shown: dict[float, int] | 
 def cosine_panel(ax: Axes, r: SyntheticResults, p: float, n_neurons: int | None = None) -> None:
     """(c, d) cosines between dominant neurons (columns) and mu_+, mu_-, mu_k (rows)."""
     pi = list(r.config.powers).index(p)
-    n_neurons = n_neurons or (300 if p <= 2 else 50)
+    n_neurons = n_neurons or (300 if aligns_with_class_averages(p) else 50)
     cos = r.cosines[pi][:n_neurons].T
     image = ax.imshow(cos, cmap="gray", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     labels = [r"$\mu_+$", r"$\mu_-$"] + [rf"$\mu_{{{k + 1}}}$" for k in range(r.config.n_clusters)]
     ax.set_yticks(range(len(labels)), labels, fontsize=6)
     ax.set(xlabel=f"dominant neurons (top {cos.shape[1]}, by contribution)",
-           title=f"({'c' if p <= 2 else 'd'}) cosine of neurons, p={p:g}")
+           title=f"({'c' if aligns_with_class_averages(p) else 'd'}) cosine of neurons, p={p:g}")
     plt.colorbar(image, ax=ax, fraction=0.03)
 
 
@@ -73,9 +81,8 @@ def robust_panel(ax: Axes, r: SyntheticResults) -> None:
         band(ax, eps, r.robust_reference[pi], f"p={p:g}, reference PGD", c, marker="o", ms=3)
         band(ax, eps, r.robust_strong[pi], f"p={p:g}, strong PGD", c, ls=":", marker="s", ms=2)
         ax.plot(eps, r.robust_ideal[pi], color=c, lw=0.8, ls="-.", alpha=0.7,
-                label=("F" if p <= 2 else f"F^({p:g})") + ", reference PGD")
-        if cfg.n_clusters == 10 and cfg.n_positive == 6 and p in paper.SYNTHETIC_ROBUST \
-                and len(eps) == 15 and np.allclose(eps, paper.SYNTHETIC_EPS):
+                label=("F" if aligns_with_class_averages(p) else f"F^({p:g})") + ", reference PGD")
+        if p in paper.SYNTHETIC_ROBUST and paper.is_synthetic_setting(cfg.n_clusters, cfg.n_positive, eps):
             ax.plot(eps, paper.SYNTHETIC_ROBUST[p], "x", color=c, ms=5, label=f"paper, p={p:g}")
     ax.axvline(1 / math.sqrt(cfg.n_clusters), color="k", ls="--", lw=0.8)
     ax.axvline(math.sqrt(2) / 2, color="k", ls="--", lw=0.8)
@@ -103,7 +110,7 @@ def synthetic_figure(r: SyntheticResults) -> Figure:
 
 
 # -- neuron alignment figure ------------------------------------------------------
-def _sphere(ax, run, index: int, title: str) -> None:
+def _sphere(ax, run: AlignmentTrajectory, index: int, title: str) -> None:
     """Neuron directions on the unit sphere at snapshot ``index``: size by
     contribution |v_j| ||w_j|| (relative to the snapshot's largest), colour by sign of v_j."""
     ax.cla()
@@ -127,7 +134,7 @@ def _sphere(ax, run, index: int, title: str) -> None:
     ax.set_title(title, fontsize=9)
 
 
-def alignment_snapshots_figure(runs) -> Figure:
+def alignment_snapshots_figure(runs: list[AlignmentTrajectory]) -> Figure:
     """Rows: p; columns: initialisation, end of the alignment phase, end of training.
     Open circles: the predicted extremal vectors."""
     fig = plt.figure(figsize=(12, 4 * len(runs)), layout="constrained")
@@ -141,7 +148,7 @@ def alignment_snapshots_figure(runs) -> Figure:
     return fig
 
 
-def alignment_phases_figure(runs) -> Figure:
+def alignment_phases_figure(runs: list[AlignmentTrajectory]) -> Figure:
     """Top: cosine of each neuron to its predicted target; bottom: ||w_j||, both
     against the step on a log axis. Dominant neurons coloured, the others grey."""
     fig, axes = plt.subplots(2, len(runs), figsize=(5.5 * len(runs), 6.5), sharex=True, layout="constrained",
@@ -165,9 +172,8 @@ def alignment_phases_figure(runs) -> Figure:
     return fig
 
 
-def alignment_animation(runs, interval_ms: int = 120):
+def alignment_animation(runs: list[AlignmentTrajectory], interval_ms: int = 120) -> FuncAnimation:
     """An animation of the neurons moving on the sphere, one panel per p."""
-    from matplotlib.animation import FuncAnimation
 
     fig = plt.figure(figsize=(4.5 * len(runs), 4.2), dpi=60)  # small frames: the page embeds all of them
     axes = [fig.add_subplot(1, len(runs), i + 1, projection="3d") for i in range(len(runs))]
@@ -183,7 +189,7 @@ def alignment_animation(runs, interval_ms: int = 120):
 
 
 # -- MNIST ----------------------------------------------------------------------
-def mnist_figure(r) -> Figure:
+def mnist_figure(r: MnistResults) -> Figure:
     """(a) correlation of training digits, (b) accuracy per epoch, (c) stable rank,
     (d) robust accuracy against the Linf radius (bands: min-max over repeats)."""
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.2), layout="constrained")
@@ -198,8 +204,7 @@ def mnist_figure(r) -> Figure:
         band(axes[1], epochs, r.train_accuracy[pi], f"p={p:g} train", c, ls="--")
         band(axes[2], epochs, r.stable_rank[pi], f"p={p:g}", c)
         band(axes[3], eps, r.robust_accuracy[pi], f"p={p:g}", c, marker="o", ms=3)
-        if r.config.n_class == 10 and p in paper.MNIST_ROBUST and len(eps) == 15 \
-                and np.allclose(eps, paper.MNIST_EPS):
+        if p in paper.MNIST_ROBUST and paper.is_mnist_grid(r.config.n_class, eps):
             axes[3].plot(eps, paper.MNIST_ROBUST[p], "x", color=c, label=f"paper p={p:g}")
     axes[1].set(xlabel="epoch", ylabel="accuracy", title="(b) train (dashed) and test accuracy")
     axes[2].set(xlabel="epoch", ylabel=r"$\|H\|_F^2/\|H\|_2^2$", title="(c) stable rank of hidden features")

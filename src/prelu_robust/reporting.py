@@ -3,13 +3,21 @@ numbers compare with the paper's."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import paper
+from .experiments import mnist, synthetic
+from .experiments.alignment import AlignmentConfig, AlignmentTrajectory
+from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticResults
+
+__all__ = ["markdown_table", "profile_banner", "breaking_radius", "synthetic_summary", "alignment_summary",
+           "mnist_banner", "mnist_poster_comparison", "mnist_summary"]
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -28,9 +36,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
 
 
-def _overrides(config, profile: str, profiles) -> str:
-    import dataclasses
-
+def _overrides(config: Any, profile: str, profiles: Mapping[str, Any]) -> str:
     if profile not in profiles:
         return ""
     base = profiles[profile]
@@ -41,12 +47,10 @@ def _overrides(config, profile: str, profiles) -> str:
 
 def profile_banner(r: SyntheticResults) -> str:
     """A note stating the profile, the key settings and the compute time."""
-    from .experiments.synthetic import PROFILES
-
     c = r.config
     loaded = r.runs_total - r.runs_computed
     return (
-        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, PROFILES)}\n"
+        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, synthetic.PROFILES)}\n"
         f":class: {'tip' if r.profile == 'paper' else 'warning'}\n"
         f"D={c.dim}, K={c.n_clusters}, K1={c.n_positive}, n_train={c.n_train}, n_test={c.n_test}, "
         f"width={c.width}, init scale={c.init_scale:g}, {c.loss} loss, SGD lr={c.lr:g}, batch={c.batch_size}, "
@@ -80,7 +84,7 @@ def synthetic_summary(r: SyntheticResults) -> str:
     """Tables of robust accuracy and distances beside the paper's values."""
     c = r.config
     eps = np.asarray(c.eps_grid)
-    paper_grid = c.n_clusters == 10 and c.n_positive == 6 and len(eps) == 15 and np.allclose(eps, paper.SYNTHETIC_EPS)
+    paper_grid = paper.is_synthetic_setting(c.n_clusters, c.n_positive, eps)
     headers, columns = ["eps"], []
     for pi, p in enumerate(c.powers):
         if paper_grid and p in paper.SYNTHETIC_ROBUST:
@@ -95,9 +99,9 @@ def synthetic_summary(r: SyntheticResults) -> str:
     facts = []
     for pi, p in enumerate(c.powers):
         lo, hi = breaking_radius(eps, r.robust_reference[pi].mean(0))
+        known = paper.SYNTHETIC_BREAKING.get(p) if paper_grid else None
         facts.append(f"- p={p:g}: reference-attack accuracy falls below 0.5 between eps={lo:.3f} and {hi:.3f}"
-                     + (" (paper: between 0.214 and 0.321)" if paper_grid and p == 1 else "")
-                     + (" (paper: between 0.857 and 0.964)" if paper_grid and p == 3 else "") + ".")
+                     + (f" (paper: between {known[0]:.3f} and {known[1]:.3f})" if known else "") + ".")
         beyond = eps >= math.sqrt(2) / 2
         if beyond.any():
             strong = r.robust_strong[pi].mean(0)[beyond].max()
@@ -117,7 +121,7 @@ def synthetic_summary(r: SyntheticResults) -> str:
             for ai, a in enumerate(alphas)]
     out += ["**Distance to the ideal classifier** (Algorithm 1, each point ascending its own "
             "objective)", "", markdown_table(headers, rows), ""]
-    if c.n_clusters == 10:
+    if c.n_clusters == paper.SYNTHETIC_CLUSTERS[0]:
         ours = "; ".join(f"p={p:g} {r.distance[pi, 0].mean():.2e} at alpha={alphas[0]:g} -> "
                          f"{r.distance[pi, -1].mean():.2e} at alpha={alphas[-1]:g}" for pi, p in enumerate(c.powers))
         out.append(f"Paper: dist(f1, F) rises from ~{paper.SYNTHETIC_DIST_P1[0]} to ~{paper.SYNTHETIC_DIST_P1[1]}; "
@@ -132,7 +136,7 @@ def synthetic_summary(r: SyntheticResults) -> str:
     return "\n".join(out)
 
 
-def alignment_summary(config, runs) -> str:
+def alignment_summary(config: AlignmentConfig, runs: list[AlignmentTrajectory]) -> str:
     """Settings, and the angle between learned and predicted directions."""
     rows = []
     for run in runs:
@@ -147,15 +151,14 @@ def alignment_summary(config, runs) -> str:
                               "max angle learned vs predicted (deg)", "end of alignment (step)", "final loss"], rows))
 
 
-def mnist_banner(r) -> str:
-    from .experiments.mnist import PROFILES
-
+def mnist_banner(r: MnistResults) -> str:
+    """A note stating the profile, the key settings and the compute time."""
     c = r.config
     task = "parity (n_class=2)" if c.n_class == 2 else "ten classes"
     n_test = c.n_test or 10000  # both splits test on 10,000 images
     attacked = min(c.attack_points or n_test, n_test)
     return (
-        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, PROFILES)}\n"
+        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, mnist.PROFILES)}\n"
         f":class: {'tip' if r.profile == 'paper' else 'warning'}\n"
         f"MNIST {task}, split '{c.split}', n_train={c.n_train or 'all'}, n_test={c.n_test or 'all'}; "
         f"pReLU 784-{c.width}-{c.n_class}, centred, normalize_input, output bias; Adam lr={c.lr:g}, "
@@ -174,11 +177,11 @@ def mnist_banner(r) -> str:
         + "\n```")
 
 
-def mnist_poster_comparison(r) -> str:
+def mnist_poster_comparison(r: MnistResults) -> str:
     """Robust accuracy (mean over repeats, min-max) beside the poster's at each of its
     radii, and the largest difference per p; empty if the radii are not the paper's."""
     eps = np.asarray(r.config.eps_grid)
-    if len(eps) != len(paper.MNIST_EPS) or not np.allclose(eps, paper.MNIST_EPS):
+    if not paper.is_mnist_grid(paper.MNIST_CLASSES, eps):  # compared with ten classes whatever the task
         return ""
     shown = [i for i in range(1, len(eps)) if not np.isnan(paper.MNIST_ROBUST[1.0][i])]
     rows = []
@@ -197,13 +200,11 @@ def mnist_poster_comparison(r) -> str:
             + markdown_table(["p"] + [f"eps={eps[i]:.4f}" for i in shown] + ["largest difference"], rows))
 
 
-def mnist_summary(r) -> str:
+def mnist_summary(r: MnistResults) -> str:
     """Clean accuracy, robust accuracy and stable rank per p, beside the paper's; Table 1."""
-    from .experiments.mnist import TABLE1
-
     c = r.config
     eps = np.asarray(c.eps_grid)
-    paper_grid = c.n_class == 10 and len(eps) == 15 and np.allclose(eps, paper.MNIST_EPS)
+    paper_grid = paper.is_mnist_grid(c.n_class, eps)
     at = int(np.argmin(np.abs(eps - 0.1)))
     rows = []
     for pi, p in enumerate(c.powers):
@@ -215,13 +216,13 @@ def mnist_summary(r) -> str:
     out = [markdown_table(["p", "clean test accuracy", "robust accuracy", "paper (10 classes, eps=0.1)",
                            "final stable rank"], rows), "", mnist_poster_comparison(r), ""]
     if r.table1 is not None:
-        headers = ["p"] + [f"{norm} {e:g}" for norm, e in TABLE1]
+        headers = ["p"] + [f"{norm} {e:g}" for norm, e in paper.TABLE1]
         rows = [[f"{p:g}"] + [f"{m:.3f} ± {s:.3f}" for m, s in zip(r.table1[pi].mean(0), r.table1[pi].std(0))]
                 for pi, p in enumerate(c.powers)]
-        if c.n_class == 10:  # the paper's Table 1 is for ten classes
+        if c.n_class == paper.MNIST_CLASSES:  # the paper's Table 1 is for ten classes
             for p, values in paper.MNIST_TABLE1.items():
                 rows.append([f"paper p={p:g}"] + [f"{v:.3f}" for v in values])
         out += ["**Table 1** (APGD-CE, mean ± std over repeats"
-                + ("; the paper's p=1 and p=4 values below)" if c.n_class == 10 else ")"), "",
+                + ("; the paper's p=1 and p=4 values below)" if c.n_class == paper.MNIST_CLASSES else ")"), "",
                 markdown_table(headers, rows)]
     return "\n".join(out)

@@ -24,8 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from . import __version__
+from .paths import results_root
+
+__all__ = ["Arrays", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "default_store",
+           "compare_arrays"]
 
 Arrays = dict[str, np.ndarray]
 
@@ -69,8 +74,6 @@ def git_revision() -> str:
 
 def provenance() -> dict[str, Any]:
     """Where and with what a result was computed."""
-    import torch
-
     return {
         "library_version": __version__, "git_revision": git_revision(), "torch": torch.__version__,
         "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
@@ -138,16 +141,21 @@ class ResultsStore:
         return arrays, {**meta, "computed_now": True}
 
 
-def results_root() -> Path:
-    """``$PRELU_ROBUST_RESULTS``, else ``results/`` of the source checkout (or of
-    the working directory when the package is not installed from one)."""
-    if "PRELU_ROBUST_RESULTS" in os.environ:
-        return Path(os.environ["PRELU_ROBUST_RESULTS"])
-    checkout = Path(__file__).resolve().parents[2]
-    return (checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()) / "results"
-
-
 def default_store(profile: str) -> ResultsStore:
     """The store of a profile: ``<results root>/<profile>/``. Only ``paper`` is
     committed; the others are local caches."""
     return ResultsStore(results_root() / profile)
+
+
+def compare_arrays(stored: Arrays | None, new: Arrays, ignore: tuple[str, ...] = ()) -> str:
+    """'identical', or the arrays of ``new`` that differ from ``stored`` with their largest
+    absolute difference (arrays named in ``ignore``, such as timings, are skipped)."""
+    if stored is None:
+        return "not in the store"
+    differ = []
+    for name in sorted(set(new) - set(ignore)):
+        a, b = np.asarray(stored[name], float), np.asarray(new[name], float)
+        if a.shape != b.shape or not np.array_equal(a, b):
+            gap = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("nan")
+            differ.append(f"{name} {gap:.1e}")
+    return "identical" if not differ else "; ".join(differ)

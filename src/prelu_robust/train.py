@@ -1,6 +1,7 @@
-"""Small-initialisation SGD / GD for the pReLU net (Section 5.1).
+"""Training loops: small-initialisation SGD / GD for the plain pReLU net (Section 5.1)
+and Adam for the real-data nets (Section 5.2).
 
-The loss is ``mean_i l(y_i f(x_i))`` with ``l(m) = exp(-m)`` (the paper) or
+The SGD loss is ``mean_i l(y_i f(x_i))`` with ``l(m) = exp(-m)`` (the paper) or
 ``log(1 + exp(-m))``. Losses are reported in the log domain (``log mean l``), so a
 well-trained net never shows a loss of exactly 0 and a diverging one raises
 instead of producing NaNs. The gradient is closed-form (see
@@ -15,10 +16,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .metrics import neuron_contributions
+from . import neurons
 from .models import PReLUNet
 from .progress import progress
 from .validation import require, require_choice
+
+__all__ = ["LOSSES", "SCHEDULES", "PRODUCT_DTYPES", "log_mean_loss", "loss_slope", "SGDConfig", "TrainLog",
+           "train_sgd", "AdamConfig", "train_adam"]
 
 Tensor = torch.Tensor
 
@@ -47,7 +51,7 @@ def loss_slope(margins: Tensor, loss: str) -> Tensor:
 
 
 LOSSES = ("exp", "logistic")
-SCHEDULES = ("constant", "loss_adaptive", "alignment_boost")
+SCHEDULES = ("constant", "loss_adaptive")
 PRODUCT_DTYPES = {"bfloat16": torch.bfloat16}  # besides None: the data's own dtype
 
 
@@ -73,19 +77,10 @@ class SGDConfig:
     nothing changes; in the late phase, where the loss decays like 1/t, the same
     time is covered in a few epochs.
 
-    ``schedule="alignment_boost"`` is ``loss_adaptive`` plus, while the epoch loss
-    is within 10% of ``L_0`` (the alignment phase, where every neuron moves on its
-    own), a step as large as keeps each neuron's relative change per step, as
-    bounded at the previous step (:meth:`ParamGrad.relative_rate`), below
-    ``max_relative_step`` (the constant
-    schedule itself reaches ~0.04 there). Not used by any profile yet: measured in
-    ``benchmarks/alignment_boost.py``.
-
     ``product_dtype="bfloat16"`` runs the two matrix products of each step (the
     forward pass and the weight gradient) in bf16, with the parameters and
     everything else in their own precision (see :meth:`PReLUNet.param_grad`); None
-    keeps the data's dtype. At paper size this makes a full-width step 2.5x faster,
-    and the trained net differs from the float32 one by much less than a change of
+    keeps the data's dtype. The trained net differs from the float32 one by much less than a change of
     repeat does (``tests/test_train.py``, the figure's rerun tables). On the CPU the
     rest of a bf16 step runs in the fused loops of :mod:`prelu_robust.kernels`.
     """
@@ -98,7 +93,6 @@ class SGDConfig:
     prune_tol: float | None = None
     schedule: str = "constant"
     max_boost: float = 1e4
-    max_relative_step: float = 0.02
     product_dtype: str | None = None
     seed: int = 0
 
@@ -112,7 +106,6 @@ class SGDConfig:
                 "None or a number in [0, 1)")
         require_choice("schedule", self.schedule, SCHEDULES)
         require(self.max_boost >= 1, "max_boost", self.max_boost, "a number >= 1")
-        require(self.max_relative_step > 0, "max_relative_step", self.max_relative_step, "a number > 0")
         require_choice("product_dtype", self.product_dtype, (None, *PRODUCT_DTYPES))
 
 
@@ -155,7 +148,6 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
     lr = config.lr
     active = torch.arange(model.width, device=model.W.device)
     work = model  # the units still trained; a subnet once pruned
-    relative_rate = None  # alignment_boost: largest relative change per unit of step, last step
     x_products = x if config.product_dtype is None else x.to(PRODUCT_DTYPES[config.product_dtype])  # once
 
     def snapshot() -> None:
@@ -172,16 +164,10 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
         for start in range(0, n, batch):
             idx = order[start:start + batch]
             idx = idx.to(x.device)
-            xb, yb = x_products.index_select(0, idx), y.index_select(0, idx)  # 5x faster than x[idx]
+            xb, yb = x_products.index_select(0, idx), y.index_select(0, idx)  # a cheaper gather than x[idx]
             grad = work.param_grad(xb, lambda f: loss_slope(yb * f, config.loss) * yb / len(idx))
             margins[start:start + len(idx)] = yb * grad.scores
-            step = lr
-            aligning = not log.log_loss or log.log_loss[-1] > log.log_loss[0] - 0.1  # within 10% of L_0
-            if config.schedule == "alignment_boost" and aligning:
-                if relative_rate is not None:
-                    step = max(lr, min(config.max_boost * config.lr, config.max_relative_step / relative_rate))
-                relative_rate = grad.relative_rate(work.v.detach()[0])
-            step = min(step, flow_time_budget - log.flow_time)
+            step = min(lr, flow_time_budget - log.flow_time)
             work.sgd_step(grad, step)
             log.flow_time += step
             log.steps += 1
@@ -194,9 +180,9 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
         log.log_loss.append(log_mean_loss(margins, config.loss))
         log.train_error.append(float((margins <= 0).double().mean()))
         if config.prune_tol is not None and work is model and log.log_loss[-1] < log.log_loss[0] - math.log(10):
-            contributions = neuron_contributions(model.W.detach(), model.v.detach())
-            keep = contributions >= config.prune_tol * contributions.max()
-            log.pruned_share = float(contributions[~keep].sum() / contributions.sum())
+            contribution = neurons.contributions(model.W.detach(), model.v.detach())
+            keep = neurons.dominant_mask(contribution, config.prune_tol)
+            log.pruned_share = float(contribution[~keep].sum() / contribution.sum())
             log.pruned_at_epoch = epoch
             active = torch.nonzero(keep).squeeze(1)
             work = model.subnet(active)
@@ -207,8 +193,42 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
             break
         if log.flow_time >= flow_time_budget * (1 - 1e-12):
             break
-        if config.schedule in ("loss_adaptive", "alignment_boost"):
+        if config.schedule == "loss_adaptive":
             lr = config.lr * min(config.max_boost, math.exp(max(0.0, log.log_loss[0] - log.log_loss[-1])))
     if work is not model:
         model.write_back(active, work)
     return log
+
+
+@dataclass(frozen=True)
+class AdamConfig:
+    """Adam on cross-entropy: ``lr``, ``batch_size``, ``epochs``; ``seed`` fixes the batch order."""
+
+    lr: float
+    batch_size: int
+    epochs: int
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require(self.lr > 0, "lr", self.lr, "a number > 0")
+        require(self.batch_size >= 1, "batch_size", self.batch_size, "an integer >= 1")
+        require(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
+
+
+def train_adam(model: torch.nn.Module, x: Tensor, y: Tensor, config: AdamConfig, *, show_progress: bool = True,
+               on_epoch: Callable[[int], None] | None = None) -> None:
+    """Train the classifier ``model`` (logits (n, classes)) in place with Adam on the
+    cross-entropy of x (n, D), y (n,) class indices; ``on_epoch(epoch)`` after each epoch."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+    order_gen = torch.Generator().manual_seed(config.seed)
+    n = len(y)
+    for epoch in progress(range(config.epochs), desc=f"train p={getattr(model, 'p', 0):g}", enabled=show_progress):
+        order = torch.randperm(n, generator=order_gen).to(x.device)
+        for start in range(0, n, config.batch_size):
+            idx = order[start:start + config.batch_size]  # index_select: a cheaper gather than x[idx]
+            loss = torch.nn.functional.cross_entropy(model(x.index_select(0, idx)), y.index_select(0, idx))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if on_epoch is not None:
+            on_epoch(epoch)

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torchvision.datasets import MNIST
 
+from .. import paths
 from ..validation import require_choice
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 SPLITS = ("paper", "official")
 N_CLASSES = (2, 10)
-_CHECKOUT = Path(__file__).resolve().parents[3]
 
 
 class DatasetMissingError(RuntimeError):
@@ -44,11 +45,11 @@ class ImageSplit:
 def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     if root is not None:
         return Path(root)
-    return Path(os.environ.get("PRELU_ROBUST_DATA", _CHECKOUT / "data"))
+    return Path(os.environ.get("PRELU_ROBUST_DATA", paths.DATA))
 
 
 def _copy_local_files(raw: Path) -> None:
-    shared = Path(os.environ.get("PRELU_ROBUST_SHARED_DATA", _CHECKOUT.parent / "shared" / "data")) / "MNIST" / "raw"
+    shared = Path(os.environ.get("PRELU_ROBUST_SHARED_DATA", paths.SHARED_DATA)) / "MNIST" / "raw"
     if all((raw / f).is_file() for f in FILES) or not all((shared / f).is_file() for f in FILES):
         return
     raw.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,6 @@ def load_mnist(split: str = "paper", n_class: int = 10, root: str | os.PathLike[
     """
     require_choice("split", split, SPLITS)
     require_choice("n_class", n_class, N_CLASSES)
-    from torchvision.datasets import MNIST
 
     root = data_root(root)
     _copy_local_files(root / "MNIST" / "raw")

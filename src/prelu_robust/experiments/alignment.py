@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import neurons
 from ..data.gmm import MixtureSpec, sample_mixture
 from ..device import num_threads
 from ..models import PReLUNet
@@ -26,6 +27,9 @@ from ..store import ResultsStore, default_store
 from ..train import SGDConfig, train_sgd
 from ..validation import require
 from .common import build_config, derive_seed
+
+__all__ = ["KIND", "AlignmentConfig", "AlignmentRun", "PROFILES", "make_config", "alignment_objective",
+           "extremal_vectors", "compute_run", "AlignmentTrajectory", "run"]
 
 KIND = "alignment"
 
@@ -65,6 +69,18 @@ class AlignmentConfig:
         """0 and log-spaced steps up to ``steps``."""
         grid = np.unique(np.round(np.logspace(0, math.log10(self.steps), self.n_snapshots - 1)).astype(int))
         return [0] + grid.tolist()
+
+
+@dataclass(frozen=True)
+class AlignmentRun:
+    """One net of the figure: the toy of ``config`` trained with exponent ``p``."""
+
+    config: AlignmentConfig
+    p: float
+
+    def settings(self) -> dict[str, Any]:
+        """Exactly the settings that determine the run: its store key."""
+        return {**dataclasses.asdict(self.config), "powers": None, "p": float(self.p)}
 
 
 PROFILES = {"paper": AlignmentConfig()}
@@ -108,8 +124,9 @@ def extremal_vectors(x: torch.Tensor, y: torch.Tensor, p: float, sign: float, n_
     return torch.stack(kept) if kept else torch.zeros(0, x.shape[1], dtype=torch.float64)
 
 
-def compute(config: AlignmentConfig, p: float) -> dict[str, np.ndarray]:
+def compute_run(one: AlignmentRun) -> dict[str, np.ndarray]:
     """Train one net and return its snapshots and the predicted extremal vectors."""
+    config, p = one.config, one.p
     spec = config.mixture()
     data = sample_mixture(spec, config.n, seed=derive_seed(config.seed, "data"), balanced=True)
     net = PReLUNet(config.dim, config.width, p=p).init_small(
@@ -127,7 +144,7 @@ def compute(config: AlignmentConfig, p: float) -> dict[str, np.ndarray]:
 
 
 @dataclass
-class AlignmentRun:
+class AlignmentTrajectory:
     """One p: snapshots at ``steps`` (T,) of ``W`` (T, h, 3) and ``v`` (T, h);
     the per-step ``log_loss`` (steps,); the data ``x`` (n, 3), ``y`` (n,); the
     predicted extremal vectors for v > 0 and v < 0, (m, 3) each."""
@@ -159,8 +176,7 @@ class AlignmentRun:
 
     def dominant(self, share: float = 0.01) -> np.ndarray:
         """Neurons whose final contribution is at least ``share`` of the largest."""
-        c = self.contributions[-1]
-        return np.nonzero(c >= share * c.max())[0]
+        return neurons.dominant(torch.from_numpy(self.contributions[-1]), share).numpy()
 
     def targets(self) -> np.ndarray:
         """For each neuron, the extremal vector (of its sign of v) nearest its final direction, (h, 3)."""
@@ -180,13 +196,14 @@ class AlignmentRun:
         return np.degrees(np.arccos(cos))
 
 
-def run(config: AlignmentConfig, *, store: ResultsStore | None = None, force: bool = False) -> list[AlignmentRun]:
+def run(config: AlignmentConfig, *, store: ResultsStore | None = None, force: bool = False) -> list[AlignmentTrajectory]:
+    """Load (or compute and store) the trajectory of each p of ``config``."""
     store = store or default_store("paper")
     runs = []
     for p in config.powers:
-        settings = {**dataclasses.asdict(config), "powers": None, "p": float(p)}
+        one = AlignmentRun(config, float(p))
         with num_threads(1):
-            arrays, _ = store.get_or_compute(KIND, settings, lambda: compute(config, p), force=force)
-        runs.append(AlignmentRun(p=float(p), **{k: arrays[k] for k in (
+            arrays, _ = store.get_or_compute(KIND, one.settings(), lambda: compute_run(one), force=force)
+        runs.append(AlignmentTrajectory(p=float(p), **{k: arrays[k] for k in (
             "steps", "W", "v", "log_loss", "x", "y", "extremal_positive", "extremal_negative")}))
     return runs

@@ -1,4 +1,5 @@
-"""What every experiment shares: profiles, overrides and seeds."""
+"""What every experiment shares: profiles, overrides, grids, seeds and the sweep over
+an experiment's runs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -14,12 +15,25 @@ from ..progress import progress
 from ..store import ResultsStore
 from ..validation import reject_unknown, require, require_choice
 
+__all__ = ["PROFILES", "RUNNER_PARAMETERS", "grid", "build_config", "resolve_profile", "notebook_overrides",
+           "derive_seed", "Run", "SweepCost", "sweep", "shard_of"]
+
 C = TypeVar("C")
-R = TypeVar("R")
+R = TypeVar("R", bound="Run")
 
 PROFILES = ("ci", "paper")
 """``ci``: minutes on 2 CPU cores; ``paper``: the paper's exact settings.
 ``auto`` (notebooks only) picks ``paper`` when its results are stored, else ``ci``."""
+
+
+#: Notebook parameters that choose how a page runs, not what it computes.
+RUNNER_PARAMETERS = ("profile", "device", "force", "data_root")
+
+
+def grid(start: float, stop: float, num: int) -> tuple[float, ...]:
+    """``linspace(start, stop, num)`` rounded to 12 decimals, as a tuple: the same
+    floats on every machine, so store keys that hold a grid are stable."""
+    return tuple(round(float(v), 12) for v in np.linspace(start, stop, num))
 
 
 def build_config(profiles: Mapping[str, C], profile: str, overrides: Mapping[str, Any]) -> C:
@@ -35,6 +49,29 @@ def build_config(profiles: Mapping[str, C], profile: str, overrides: Mapping[str
         if isinstance(value, list):
             given[name] = tuple(value)
     return dataclasses.replace(base, **given)
+
+
+def resolve_profile(profiles: Mapping[str, C], profile: str, is_complete: Callable[[C], bool],
+                    overrides: Mapping[str, Any]) -> tuple[str, C]:
+    """The profile and its config; ``auto`` picks ``paper`` when ``is_complete`` says
+    that all its runs are stored, else ``ci``."""
+    if profile == "auto":
+        paper = build_config(profiles, "paper", overrides)
+        if is_complete(paper):
+            return "paper", paper
+        profile = "ci"
+    return profile, build_config(profiles, profile, overrides)
+
+
+def notebook_overrides(namespace: Mapping[str, Any], config_type: type) -> dict[str, Any]:
+    """The values in ``namespace`` (a notebook's globals) of every field of the dataclass
+    ``config_type``: what a parameters cell passes on without naming each one again.
+    Raises when the namespace lacks a field (a setting that the notebook does not offer)."""
+    names = [f.name for f in dataclasses.fields(config_type)]
+    missing = [name for name in names if name not in namespace]
+    require(not missing, "notebook parameters", missing,
+            f"a parameter per field of {config_type.__name__} (add them to the parameters cell)")
+    return {name: namespace[name] for name in names}
 
 
 def derive_seed(*parts: Any) -> int:
@@ -54,20 +91,24 @@ class SweepCost:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def sweep(store: ResultsStore, kind: str, runs: Sequence[R], settings_of: Callable[[R], dict[str, Any]],
-          compute: Callable[[dict[str, Any]], dict[str, np.ndarray]], cost: SweepCost, *, force: bool = False,
-          show_progress: bool = True) -> Iterator[tuple[R, dict[str, np.ndarray]]]:
-    """Yield each run with its arrays, loaded from the store or computed and
-    stored (``force``: recompute all); ``cost`` accumulates the entries' timings."""
-    for item in progress(runs, desc="runs", enabled=show_progress):
-        settings = settings_of(item)
-        arrays, meta = store.get_or_compute(kind, settings, lambda: compute(settings), force=force)
+class Run(Protocol):
+    """One store entry's worth of work: a frozen dataclass whose ``settings()`` are its store key."""
+
+    def settings(self) -> dict[str, Any]: ...
+
+
+def sweep(store: ResultsStore, kind: str, runs: Sequence[R], compute: Callable[[R], dict[str, np.ndarray]],
+          cost: SweepCost, *, force: bool = False, show_progress: bool = True) -> Iterator[tuple[R, dict[str, np.ndarray]]]:
+    """Yield each run (a :class:`Run`) with its arrays, loaded from the store or computed
+    and stored (``force``: recompute all); ``cost`` accumulates the entries' timings."""
+    for run in progress(runs, desc="runs", enabled=show_progress):
+        arrays, meta = store.get_or_compute(kind, run.settings(), lambda: compute(run), force=force)
         cost.wall_s += meta["wall_s"]
         cost.cpu_s += meta["cpu_s"]
         cost.computed += meta["computed_now"]
         cost.total += 1
         cost.provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
-        yield item, arrays
+        yield run, arrays
 
 
 def shard_of(runs: Sequence[R], shard: tuple[int, int]) -> Sequence[R]:

@@ -16,22 +16,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..attacks import L2Attack, ZeroStartRuns, robust_accuracy_curve, score_and_grad
+from ..attacks import L2Attack, ZeroStartRuns, robust_accuracy_curve
+from .. import neurons
 from ..data.gmm import MixtureSpec, sample_mixture
 from ..device import compute_device
-from ..metrics import cosine_matrix, distance_to_ideal, neuron_contributions
+from ..engine import CHUNK, SpanEngine
+from ..metrics import cosine_matrix
 from ..models import PReLUNet, ideal_net
+from ..spaces import NeuronSpan
 from ..store import ResultsStore, default_store
-from ..subspace import NeuronSpan, SignExactSpan, merge_neurons, neuron_basis
 from ..train import LOSSES, PRODUCT_DTYPES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice
-from .common import SweepCost, build_config, derive_seed, shard_of, sweep
+from .common import SweepCost, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
+
+__all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "compute_run",
+           "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
 
 KIND = "synthetic-run"
-
-
-def _grid(start: float, stop: float, num: int) -> tuple[float, ...]:
-    return tuple(round(float(v), 12) for v in np.linspace(start, stop, num))
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class SyntheticConfig:
     n_train: int = 20000
     n_test: int = 20000
     balanced: bool = False
-    alphas: tuple[float, ...] = _grid(0.01, 0.3, 15)
+    alphas: tuple[float, ...] = grid(0.01, 0.3, 15)
     # model and training
     powers: tuple[float, ...] = (1.0, 3.0)
     width: int = 2000
@@ -66,7 +67,7 @@ class SyntheticConfig:
     # every verdict has the full net's exact sign
     surrogate_tol: float = 1e-3
     # robust accuracy (models of the first alpha)
-    eps_grid: tuple[float, ...] = _grid(0.0, 1.5, 15)
+    eps_grid: tuple[float, ...] = grid(0.0, 1.5, 15)
     attack_points: int = 20000
     attack_steps: int = 2000
     attack_step_size: float = 0.1
@@ -105,19 +106,53 @@ class SyntheticConfig:
     def mixture(self, alpha: float) -> MixtureSpec:
         return MixtureSpec(self.dim, self.n_clusters, self.n_positive, alpha)
 
-    def run_settings(self, p: float, alpha_index: int, repeat: int) -> dict[str, Any]:
-        """Exactly the settings that determine one run: its store key."""
-        settings = dataclasses.asdict(self)
-        for grid in ("alphas", "powers", "repeats"):
-            settings.pop(grid)
-        attacked = alpha_index == 0
-        if not attacked:
+    def runs(self) -> list["SyntheticRun"]:
+        """Every run of the figure: p by p, alpha by alpha, repeat by repeat."""
+        return [SyntheticRun(self, float(p), ai, r) for p in self.powers for ai in range(len(self.alphas))
+                for r in range(self.repeats)]
+
+
+@dataclass(frozen=True)
+class SyntheticRun:
+    """One run of the figure: train at noise level ``alphas[alpha_index]``, repeat
+    ``repeat``, exponent ``p``; the models of the first alpha are attacked."""
+
+    config: SyntheticConfig
+    p: float
+    alpha_index: int
+    repeat: int
+
+    @property
+    def alpha(self) -> float:
+        return self.config.alphas[self.alpha_index]
+
+    @property
+    def attacked(self) -> bool:
+        return self.alpha_index == 0
+
+    @property
+    def attack_ideal(self) -> bool:
+        """The ideal classifier's curve is drawn once: with repeat 0's attacked run."""
+        return self.attacked and self.repeat == 0
+
+    @property
+    def data_seed(self) -> int:
+        return derive_seed(self.config.seed, "data", self.alpha_index, self.repeat)
+
+    @property
+    def power_index(self) -> int:
+        return self.config.powers.index(self.p)
+
+    def settings(self) -> dict[str, Any]:
+        """Exactly the settings that determine the run: its store key."""
+        settings = dataclasses.asdict(self.config)
+        for name in ("alphas", "powers", "repeats", "seed"):
+            settings.pop(name)
+        if not self.attacked:
             for name in ("eps_grid", "attack_points", "attack_steps", "attack_step_size", "strong_restarts"):
                 settings.pop(name)
-        settings.update(p=float(p), alpha=self.alphas[alpha_index], attacked=attacked,
-                        attack_ideal=attacked and repeat == 0,  # the ideal's curve is drawn once
-                        data_seed=derive_seed(self.seed, "data", alpha_index, repeat))
-        settings.pop("seed")
+        settings.update(p=float(self.p), alpha=self.alpha, attacked=self.attacked, attack_ideal=self.attack_ideal,
+                        data_seed=self.data_seed)
         return settings
 
 
@@ -125,7 +160,7 @@ PROFILES: dict[str, SyntheticConfig] = {
     "paper": SyntheticConfig(),
     "ci": SyntheticConfig(
         dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=100,
-        alphas=_grid(0.01, 0.3, 4), repeats=2, attack_points=500, attack_steps=200,
+        alphas=grid(0.01, 0.3, 4), repeats=2, attack_points=500, attack_steps=200,
         dist_batches=2, dist_batch_size=200, dist_steps=200, top_neurons=100),
 }
 
@@ -136,70 +171,62 @@ def make_config(profile: str = "ci", **overrides: Any) -> SyntheticConfig:
 
 
 # -- one run ------------------------------------------------------------------
-def compute_run(settings: dict[str, Any], device: torch.device, show_progress: bool = True) -> dict[str, np.ndarray]:
-    """Train and measure the run described by ``settings`` (see ``run_settings``)."""
-    s = settings
-    spec = MixtureSpec(s["dim"], s["n_clusters"], s["n_positive"], s["alpha"])
-    seed = s["data_seed"]
-    train = sample_mixture(spec, s["n_train"], seed=derive_seed(seed, "train"), balanced=s["balanced"])
-    test = sample_mixture(spec, s["n_test"], seed=derive_seed(seed, "test"), balanced=s["balanced"])
+def compute_run(run: SyntheticRun, device: torch.device, show_progress: bool = True) -> dict[str, np.ndarray]:
+    """Train and measure one run (see :class:`SyntheticRun`)."""
+    c, seed = run.config, run.data_seed
+    spec = c.mixture(run.alpha)
+    train = sample_mixture(spec, c.n_train, seed=derive_seed(seed, "train"), balanced=c.balanced)
+    test = sample_mixture(spec, c.n_test, seed=derive_seed(seed, "test"), balanced=c.balanced)
     x_train, y_train = train.x.to(device), train.y.to(device)
     x_test, y_test = test.x.to(device), test.y.to(device)
-    net = PReLUNet(s["dim"], s["width"], p=s["p"]).init_small(
-        s["init_scale"], torch.Generator().manual_seed(derive_seed(seed, "init"))).to(device)
-    sgd = SGDConfig(lr=s["lr"], batch_size=s["batch_size"], epochs=s["epochs"], loss=s["loss"],
-                    schedule=s["schedule"], prune_tol=s["prune_tol"], product_dtype=s["product_dtype"],
-                    seed=derive_seed(seed, "order"))
+    net = PReLUNet(c.dim, c.width, p=run.p).init_small(
+        c.init_scale, torch.Generator().manual_seed(derive_seed(seed, "init"))).to(device)
+    sgd = SGDConfig(lr=c.lr, batch_size=c.batch_size, epochs=c.epochs, loss=c.loss, schedule=c.schedule,
+                    prune_tol=c.prune_tol, product_dtype=c.product_dtype, seed=derive_seed(seed, "order"))
     log = train_sgd(net, x_train, y_train, sgd, show_progress=show_progress)
 
     W, v = net.W.detach(), net.v.detach()[0]
-    contributions = neuron_contributions(W, v)
+    contributions = neurons.contributions(W, v)
     order = torch.argsort(contributions, descending=True)
-    top = order[: s["top_neurons"]]
-    cosines = cosine_matrix(W[top], spec.reference_directions().to(device))
+    cosines = cosine_matrix(W[order[: c.top_neurons]], spec.reference_directions().to(device))
 
-    ideal = ideal_net(spec, s["p"]).to(device)  # F or F^(p), with its closed-form gradient
-    # steps use the dominant neurons, merged by direction, in their span; verdicts use the full net,
-    # distances the neurons above prune_tol (the others change them by at most distance_rest_bound)
-    dominant = torch.nonzero(contributions >= s["surrogate_tol"] * contributions.max()).squeeze(1)
-    surrogate = merge_neurons(net.subnet(dominant), cos_tol=s["surrogate_tol"])
-    basis = neuron_basis(surrogate, rank_tol=s["surrogate_tol"], extra=spec.centers().to(device))
-    step_space, ideal_space = NeuronSpan(surrogate, basis.vectors), NeuronSpan(ideal, basis.vectors)
-    verdicts = SignExactSpan(net, basis.vectors, tol=s["prune_tol"] or 0.0)  # exact signs, dominant neurons
-    test_accuracy = float((y_test * verdicts.scores(x_test) > 0).double().mean())
-    distance = distance_to_ideal(
-        score_and_grad(net), score_and_grad(ideal), x_train, n_batches=s["dist_batches"],
-        batch_size=s["dist_batch_size"], steps=s["dist_steps"], step_size=s["dist_step_size"],
-        seed=derive_seed(seed, "sphere"), spaces=(step_space, ideal_space), exact_net_space=verdicts.dominant)
+    ideal = ideal_net(spec, run.p).to(device)  # F or F^(p), with its closed-form gradient
+    engine = SpanEngine.build(net, surrogate_tol=c.surrogate_tol, prune_tol=c.prune_tol or 0.0,
+                              extra=spec.centers().to(device))
+    ideal_space = engine.space_of(ideal)
+    test_accuracy = float((y_test * engine.scores(x_test) > 0).double().mean())
+    distance = engine.distance_to(ideal, x_train, n_batches=c.dist_batches, batch_size=c.dist_batch_size,
+                                  steps=c.dist_steps, step_size=c.dist_step_size, seed=derive_seed(seed, "sphere"),
+                                  ideal_space=ideal_space)
     arrays = {
         "contributions": contributions[order].cpu().numpy().astype(np.float32),
         "cosines": cosines.cpu().numpy().astype(np.float32),
         "log_loss": np.asarray(log.log_loss), "train_error": np.asarray(log.train_error),
         "test_accuracy": np.asarray(test_accuracy), "steps": np.asarray(log.steps),
         "flow_time": np.asarray(log.flow_time), "active_neurons": np.asarray(log.active_neurons),
-        "pruned_share": np.asarray(log.pruned_share), "surrogate_neurons": np.asarray(surrogate.width),
-        "basis_rank": np.asarray(basis.vectors.shape[1]), "basis_residual": np.asarray(basis.residual),
+        "pruned_share": np.asarray(log.pruned_share), "surrogate_neurons": np.asarray(engine.surrogate.width),
+        "basis_rank": np.asarray(engine.basis.vectors.shape[1]), "basis_residual": np.asarray(engine.basis.residual),
         "distance": np.asarray(distance.sup), "distance_per_batch": np.asarray(distance.per_batch),
         "distance_scale": np.asarray(distance.scale),
-        # on the unit sphere the neurons left out change c f by at most c times their contributions
-        "distance_rest_bound": np.asarray(distance.scale * verdicts.rest_bound),
+        "distance_rest_bound": np.asarray(distance.scale * engine.distance_rest_bound),
     }
-    if s["attacked"]:
-        x_att, y_att = x_test[: s["attack_points"]], y_test[: s["attack_points"]]
-        common = dict(steps=s["attack_steps"], step_size=s["attack_step_size"])
+    if run.attacked:
+        x_att, y_att = x_test[: c.attack_points], y_test[: c.attack_points]
+        steps = dict(steps=c.attack_steps, step_size=c.attack_step_size)
         # the reference run from the clean point is also the strong attack's first restart: done once;
         # strong first, so that only its survivors track their best iterate (ZeroStartRuns)
-        in_span = dict(space=step_space, exact_space=verdicts, chunk_size=20000, zero_start=ZeroStartRuns(len(y_att)))
-        arrays["robust_strong"] = robust_accuracy_curve(
-            net, x_att, y_att, s["eps_grid"], L2Attack(**common, restarts=s["strong_restarts"], keep_best=True),
-            seed=derive_seed(seed, "strong"), carry_broken=True, **in_span).numpy()
-        arrays["robust_reference"] = robust_accuracy_curve(
-            net, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "reference"), **in_span).numpy()
-        if s["attack_ideal"]:
+        shared = ZeroStartRuns(len(y_att))
+        arrays["robust_strong"] = engine.robust_accuracy_curve(
+            x_att, y_att, c.eps_grid, L2Attack(**steps, restarts=c.strong_restarts, keep_best=True),
+            seed=derive_seed(seed, "strong"), carry_broken=True, zero_start=shared).numpy()
+        arrays["robust_reference"] = engine.robust_accuracy_curve(
+            x_att, y_att, c.eps_grid, L2Attack(**steps), seed=derive_seed(seed, "reference"),
+            zero_start=shared).numpy()
+        if run.attack_ideal:
             centres = NeuronSpan(ideal, spec.centers().T.to(device))  # grad F is in span(mu_k)
             arrays["robust_ideal"] = robust_accuracy_curve(
-                ideal, x_att, y_att, s["eps_grid"], L2Attack(**common), seed=derive_seed(seed, "ideal"),
-                space=centres, chunk_size=20000).numpy()
+                ideal, x_att, y_att, c.eps_grid, L2Attack(**steps), seed=derive_seed(seed, "ideal"),
+                space=centres, chunk_size=CHUNK).numpy()
     return arrays
 
 
@@ -232,17 +259,10 @@ class SyntheticResults:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def _all_runs(config: SyntheticConfig):
-    for pi, p in enumerate(config.powers):
-        for ai in range(len(config.alphas)):
-            for r in range(config.repeats):
-                yield pi, p, ai, r
-
-
 def is_complete(config: SyntheticConfig, store: ResultsStore | None = None) -> bool:
     """Whether every run of ``config`` is stored."""
     store = store or default_store("paper")
-    return all(store.has(KIND, config.run_settings(p, ai, r)) for _, p, ai, r in _all_runs(config))
+    return all(store.has(KIND, run.settings()) for run in config.runs())
 
 
 def compute_share(config: SyntheticConfig, profile: str = "custom", *, shard: tuple[int, int] = (0, 1),
@@ -251,10 +271,9 @@ def compute_share(config: SyntheticConfig, profile: str = "custom", *, shard: tu
     ``n`` processes, one per core, fill the store in parallel; :func:`run` then loads.
     The attacked runs (first alpha) come first: a partial sweep has panels (b)-(e)."""
     store, dev, cost = store or default_store(profile), compute_device(device), SweepCost()
-    runs = sorted(_all_runs(config), key=lambda run: run[2] > 0)  # stable: attacked runs first
-    for _ in sweep(store, KIND, shard_of(runs, shard),
-                   lambda run: config.run_settings(*run[1:]), lambda settings: compute_run(settings, dev, show_progress),
-                   cost, show_progress=show_progress):
+    runs = sorted(config.runs(), key=lambda r: r.alpha_index > 0)  # stable: attacked runs first
+    for _ in sweep(store, KIND, shard_of(runs, shard), lambda r: compute_run(r, dev, show_progress), cost,
+                   show_progress=show_progress):
         pass
     return cost
 
@@ -272,15 +291,15 @@ def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore
     cosines = np.zeros((P, min(config.top_neurons, config.width), config.n_clusters + 2), np.float32)
     robust_ref, robust_strong, robust_ideal = np.zeros((P, R, E)), np.zeros((P, R, E)), np.zeros((P, E))
     cost = SweepCost()
-    for (pi, p, ai, r), arrays in sweep(store, KIND, list(_all_runs(config)), lambda run: config.run_settings(*run[1:]),
-                                        lambda settings: compute_run(settings, dev, show_progress), cost,
-                                        force=force, show_progress=show_progress):
+    for one, arrays in sweep(store, KIND, config.runs(), lambda r: compute_run(r, dev, show_progress), cost,
+                             force=force, show_progress=show_progress):
+        pi, ai, r = one.power_index, one.alpha_index, one.repeat
         distance[pi, ai, r] = arrays["distance"]
         accuracy[pi, ai, r] = arrays["test_accuracy"]
         loss[pi, ai, r] = math.exp(arrays["log_loss"][-1])
-        if ai == 0:
+        if one.attacked:
             robust_ref[pi, r], robust_strong[pi, r] = arrays["robust_reference"], arrays["robust_strong"]
-            if r == 0:
+            if one.attack_ideal:
                 contributions[pi], cosines[pi] = arrays["contributions"], arrays["cosines"]
                 robust_ideal[pi] = arrays["robust_ideal"]
     return SyntheticResults(config, profile, distance, accuracy, loss, contributions, cosines, robust_ref,
@@ -293,18 +312,12 @@ def stored_costs(config: SyntheticConfig, store: ResultsStore | None = None) -> 
     computing the figure from scratch costs, as the store entries recorded it."""
     store = store or default_store("paper")
     costs: dict[tuple[float, bool], list[float]] = {}
-    for _, p, ai, r in _all_runs(config):
-        settings = config.run_settings(p, ai, r)
-        if store.has(KIND, settings):
-            costs.setdefault((float(p), settings["attacked"]), []).append(float(store.meta(KIND, settings)["cpu_s"]))
+    for one in config.runs():
+        if store.has(KIND, one.settings()):
+            costs.setdefault((one.p, one.attacked), []).append(float(store.meta(KIND, one.settings())["cpu_s"]))
     return costs
 
 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, SyntheticConfig]:
     """``auto`` picks ``paper`` when all its runs are stored, else ``ci``."""
-    if profile == "auto":
-        paper = make_config("paper", **overrides)
-        if is_complete(paper, store or default_store("paper")):
-            return "paper", paper
-        profile = "ci"
-    return profile, make_config(profile, **overrides)
+    return _resolve(PROFILES, profile, lambda paper: is_complete(paper, store or default_store("paper")), overrides)

@@ -16,28 +16,14 @@ from dataclasses import dataclass
 
 import torch
 
-from .models import PReLUNet
-from .validation import require
+from ..models import PReLUNet
+from ..spaces import FullSpace, row_blocks, score_and_grad
+from ..validation import require
+from .curve import accuracy_over_radii
+
+__all__ = ["L2Attack", "random_in_ball", "ZeroStartRuns", "still_correct", "robust_accuracy_curve"]
 
 Tensor = torch.Tensor
-ScoreGrad = Callable[[Tensor], tuple[Tensor, Tensor]]
-"""Maps x (n, D) to the scores f(x) (n,) and their input gradients (n, D)."""
-
-
-def score_and_grad(classifier: Callable[[Tensor], Tensor]) -> ScoreGrad:
-    """The closed-form oracle of a plain :class:`PReLUNet`, else autograd."""
-    if isinstance(classifier, PReLUNet) and not classifier.normalize_input \
-            and classifier.center is None and classifier.out_dim == 1:
-        return classifier.score_and_input_grad
-
-    def oracle(x: Tensor) -> tuple[Tensor, Tensor]:
-        with torch.enable_grad():
-            x = x.detach().requires_grad_(True)
-            f = classifier(x)
-            (grad,) = torch.autograd.grad(f.sum(), x)
-        return f.detach(), grad
-
-    return oracle
 
 
 @dataclass(frozen=True)
@@ -57,16 +43,6 @@ class L2Attack:
         require(self.steps >= 1, "attack steps", self.steps, "an integer >= 1")
         require(self.step_size > 0, "attack step_size", self.step_size, "a number > 0")
         require(self.restarts >= 1, "attack restarts", self.restarts, "an integer >= 1")
-
-
-def reference_attack(steps: int = 2000, step_size: float = 0.1) -> L2Attack:
-    """The paper's attack: zero start, final iterate, one run."""
-    return L2Attack(steps=steps, step_size=step_size)
-
-
-def strong_attack(steps: int = 2000, step_size: float = 0.1, restarts: int = 4) -> L2Attack:
-    """Zero start plus ``restarts - 1`` random starts; any misclassified iterate counts."""
-    return L2Attack(steps=steps, step_size=step_size, restarts=restarts, keep_best=True)
 
 
 def _unit_rows(v: Tensor) -> Tensor:
@@ -91,23 +67,6 @@ def _descend(a: Tensor, s: Tensor, grad: Tensor, y: Tensor, step_size: float, ep
     norm = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
     factor = (eps / norm.clamp_min(eps)).clamp_max(1.0)
     return a.mul_(factor[:, None]), s * factor
-
-
-#: Numbers per (rows, r) array of a block of points stepped together: 2^18 float32 is 1 MiB,
-#: a core's L2 cache here. Narrow spaces (p=1: r ~ 12-22) then step in one or two blocks
-#: (more would only add calls); a K = 20, p = 3 net (r = 40) in blocks of 5,000 points:
-#: 200 PGD steps on 20,000 points 1.19 -> 1.03 CPU-s, 300 ascent steps on 10,000 0.89 -> 0.81.
-STEP_BLOCK = 2**18
-
-
-def row_blocks(n: int, width: int) -> list[slice]:
-    """Near-equal slices covering range(n), each of at most ``STEP_BLOCK // width`` rows.
-    Every point steps on its own; with blocks of equal size (never a tiny remainder,
-    which BLAS handles with other kernels that round differently) the results are
-    bit-identical to stepping all rows at once (tests/test_subspace.py)."""
-    count = max(1, -(-n * width // STEP_BLOCK))
-    bounds = [n * i // count for i in range(count + 1)]
-    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
 def _pgd(model, a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack,
@@ -182,8 +141,8 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
                   zero_start: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """Which points (n,) bool keep ``y f(x + delta) > 0`` after the attack.
 
-    ``space`` is a :class:`~prelu_robust.subspace.FullSpace` or
-    :class:`~prelu_robust.subspace.NeuronSpan`: steps move the coordinates of
+    ``space`` is a :class:`~prelu_robust.spaces.FullSpace` or
+    :class:`~prelu_robust.spaces.NeuronSpan`: steps move the coordinates of
     delta in that space. ``exact_space`` (same coordinates, default ``space``)
     judges the points found: a cheap surrogate may steer the steps while the
     verdict stays exact. With ``keep_best`` the iterate of smallest surrogate
@@ -236,31 +195,26 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
     (see :class:`ZeroStartRuns`), whose runs from the clean point this one reuses.
 
     When ``exact_space`` can certify points (``certified(anchor, y, eps)``, e.g.
-    :class:`~prelu_robust.subspace.SignExactSpan`), a radius at which every point is
+    :class:`~prelu_robust.spaces.SignExactSpan`), a radius at which every point is
     provably robust is not attacked: no attack could change its verdicts.
     """
-    from .subspace import FullSpace
-
     require(all(e >= 0 for e in eps_grid), "eps_grid", list(eps_grid), "radii >= 0")
     space = space or FullSpace(score_and_grad(classifier), x.shape[1])
     exact_space = exact_space or space
     # what does not move with the perturbation is computed once for all radii
     step_anchor = space.anchor(x)
     exact_anchor = step_anchor if exact_space is space else exact_space.anchor(x)
-    accuracy = torch.empty(len(eps_grid), dtype=torch.float64)
-    alive = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     may_certify = hasattr(exact_space, "certified")
-    for i in sorted(range(len(eps_grid)), key=lambda j: eps_grid[j]):
-        gen = torch.Generator().manual_seed(seed + i)
-        idx = torch.nonzero(alive).squeeze(1) if carry_broken else torch.arange(x.shape[0], device=x.device)
-        eps = float(eps_grid[i])
+
+    def verdicts(idx: Tensor, i: int, eps: float) -> Tensor:
+        nonlocal may_certify
         if may_certify and eps > 0:
             # every point provably robust at this radius: no attack can change the verdicts. The
             # bound only weakens with eps (radii go up), so the first radius it misses ends the checks.
             if bool(exact_space.certified(exact_anchor[idx], y[idx], eps).all()):
-                accuracy[i] = alive.double().mean() if carry_broken else 1.0
-                continue
+                return torch.ones(len(idx), dtype=torch.bool, device=x.device)
             may_certify = False
+        gen = torch.Generator().manual_seed(seed + i)
         kept = []
         for s in range(0, len(idx), chunk_size):
             rows = idx[s:s + chunk_size]
@@ -272,10 +226,6 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
                      torch.zeros(len(missing), dtype=x.dtype, device=x.device), None), keep_best))
             kept.append(still_correct(space, x[rows], y[rows], eps, attack, gen, exact_space,
                                       anchors=(step_anchor[rows], exact_anchor[rows]), zero_start=known))
-        kept = torch.cat(kept) if kept else torch.zeros(0, dtype=torch.bool, device=x.device)
-        if carry_broken:
-            alive[idx[~kept]] = False
-            accuracy[i] = alive.double().mean()
-        else:
-            accuracy[i] = kept.double().mean()
-    return accuracy
+        return torch.cat(kept) if kept else torch.zeros(0, dtype=torch.bool, device=x.device)
+
+    return accuracy_over_radii(x.shape[0], eps_grid, verdicts, survivors_only=carry_broken, device=x.device)

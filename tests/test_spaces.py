@@ -2,12 +2,16 @@
 
 import pytest
 import torch
+from rounding import assert_within, score_bound
 
-from prelu_robust.attacks import L2Attack, robust_accuracy_curve, score_and_grad
+from prelu_robust.attacks import L2Attack, robust_accuracy_curve
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.metrics import distance_to_ideal
 from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net
-from prelu_robust.subspace import FullSpace, NeuronSpan, SignExactSpan, neuron_basis, scaled_difference
+from prelu_robust.neurons import merge_by_direction
+from prelu_robust import spaces
+from prelu_robust.attacks import pgd
+from prelu_robust.spaces import FullSpace, NeuronSpan, SignExactSpan, neuron_basis, scaled_difference, score_and_grad
 
 EPS = [0.0, 0.3, 0.6, 0.9]
 
@@ -82,7 +86,8 @@ def test_sign_exact_span_has_the_full_nets_sign_even_where_the_small_neurons_dec
     f_exact = exact.bind(exact.anchor(x0), u)(a, s)[0]
     f_sign = verdicts.bind(verdicts.anchor(x0), u)(a, s)[0]
     assert torch.equal(torch.sign(f_sign), torch.sign(f_exact))
-    assert torch.allclose(f_sign[:200], f_exact[:200], rtol=1e-12, atol=0)  # the fallback's points
+    x = x0 + a @ basis.T + s[:, None] * u
+    assert_within(f_sign[:200], f_exact[:200], score_bound(net, x[:200]))  # the fallback's points
     assert (torch.sign(f_exact[:200]) != 0).all()
     # the dominant neurons alone: within rest_bound ||x||^p of the net everywhere (Algorithm 1's bound)
     x = x0 + a @ basis.T + s[:, None] * u
@@ -129,8 +134,8 @@ def test_the_ideal_net_is_the_ideal_classifier_with_its_gradient(p):
     F_net = ideal_net(spec, p, dtype=torch.float64)
     f, grad = F_net.score_and_input_grad(x)
     _, autograd = score_and_grad(lambda z: ideal_classifier(z, spec, p))(x)
-    assert torch.allclose(f, ideal_classifier(x, spec, p), rtol=1e-12, atol=1e-12)
-    assert torch.allclose(grad, autograd, rtol=1e-12, atol=1e-12)
+    assert_within(f, ideal_classifier(x, spec, p), score_bound(F_net, x))
+    assert_within(grad, autograd, score_bound(F_net, x, derivative=True))
 
 
 def test_full_space_wraps_any_classifier():
@@ -145,7 +150,6 @@ def test_full_space_wraps_any_classifier():
 
 @pytest.mark.parametrize("p", [1.0, 3.0])
 def test_merging_neurons_with_equal_directions_is_exact(p):
-    from prelu_robust.subspace import merge_neurons
 
     gen = torch.Generator().manual_seed(0)
     base = torch.randn(3, 8, generator=gen, dtype=torch.float64)
@@ -153,18 +157,16 @@ def test_merging_neurons_with_equal_directions_is_exact(p):
     with torch.no_grad():  # neurons 0,1 share a direction, 2,3 too (scaled), 4,5 opposite signs of v
         net.W.copy_(torch.stack([base[0], 2 * base[0], base[1], 0.5 * base[1], base[2], base[2]]))
         net.v.copy_(torch.tensor([[1.0, 0.5, -2.0, -1.0, 1.0, -3.0]], dtype=torch.float64))
-    merged = merge_neurons(net, cos_tol=1e-9)
+    merged = merge_by_direction(net, cos_tol=1e-9)
     assert merged.width == 4
     x = torch.randn(30, 8, generator=gen, dtype=torch.float64)
-    assert torch.allclose(merged(x), net(x), rtol=1e-12, atol=1e-12)
+    assert_within(merged(x), net(x), score_bound(net, x) + score_bound(merged, x))
 
 
 @pytest.mark.parametrize("p", [1.0, 3.0])
 def test_row_blocks_change_no_result(ci_spec, trained_nets, monkeypatch, p):
     """PGD and Algorithm 1 step their points in blocks of rows (for the cache): any
     block size gives the same curves and distances, bit for bit."""
-    from prelu_robust import attacks
-
     nets, train, test = trained_nets
     net = nets[p]
     x, y = test.x[:300], test.y[:300]
@@ -183,7 +185,7 @@ def test_row_blocks_change_no_result(ci_spec, trained_nets, monkeypatch, p):
         return curve, distance
 
     whole = results()
-    monkeypatch.setattr(attacks, "STEP_BLOCK", 64 * basis.shape[1])  # 64-row blocks
+    monkeypatch.setattr(spaces, "STEP_BLOCK", 64 * basis.shape[1])  # 64-row blocks
     blocked = results()
     assert torch.equal(whole[0], blocked[0])
     assert whole[1] == blocked[1]
@@ -203,8 +205,11 @@ def test_stacked_difference_equals_the_two_spaces_side_by_side(ci_spec, trained_
     a, s, u = f_space.split(torch.randn(40, net.W.shape[1], generator=gen, dtype=torch.float64))
     gap, ascent = stacked.bind(stacked.anchor(x0), u)(a, s)
     (f, grad_f), (F, grad_F) = (space.bind(space.anchor(x0), u)(a, s) for space in (f_space, F_space))
-    assert torch.allclose(gap, 0.7 * f - F, rtol=1e-12, atol=1e-12)
-    assert torch.allclose(ascent, 0.7 * grad_f - grad_F, rtol=1e-12, atol=1e-12)
+    x = x0 + a @ basis.T + s[:, None] * u
+    F_net = ideal_net(spec, p, torch.float64)
+    assert_within(gap, 0.7 * f - F, 0.7 * score_bound(net, x) + score_bound(F_net, x))
+    assert_within(ascent, 0.7 * grad_f - grad_F,
+                  0.7 * score_bound(net, x, derivative=True) + score_bound(F_net, x, derivative=True))
     side_by_side = scaled_difference(FullSpace(score_and_grad(net), net.W.shape[1]), F_space, 0.7)
     assert not isinstance(side_by_side, NeuronSpan)  # another kind of space: evaluated apart
     gap_apart, _ = side_by_side.bind(side_by_side.anchor(x0 + a @ basis.T + s[:, None] * u))(
@@ -235,8 +240,6 @@ def test_certified_points_cannot_be_broken(trained_nets, p):
 
 
 def test_radii_where_every_point_is_certified_are_skipped_without_changing_the_curve(trained_nets, monkeypatch):
-    from prelu_robust import attacks
-
     nets, _, test = trained_nets
     net = nets[3.0]
     x, y = test.x[:300], test.y[:300]
@@ -244,8 +247,8 @@ def test_radii_where_every_point_is_certified_are_skipped_without_changing_the_c
     verdicts = SignExactSpan(net, basis, tol=1e-6)
     radii = [0.0, 0.02, 0.05, 0.3, 0.6, 0.9]
     attacked = []
-    run = attacks.still_correct
-    monkeypatch.setattr(attacks, "still_correct", lambda *a, **k: attacked.append(a[3]) or run(*a, **k))
+    run = pgd.still_correct
+    monkeypatch.setattr(pgd, "still_correct", lambda *a, **k: attacked.append(a[3]) or run(*a, **k))
 
     class Uncertified:  # the same verdicts, without certificates
         def __init__(self, space):

@@ -1,4 +1,5 @@
-"""Perturbations restricted to a subspace, evaluated exactly.
+"""Perturbations restricted to a subspace, evaluated exactly: the spaces the
+attacks and Algorithm 1 step in.
 
 A gradient step on a plain pReLU net moves x along ``grad_x f``, which lies in
 the span of the neurons. Writing a perturbed point as ``x0 + S a + s u`` (S an
@@ -26,12 +27,49 @@ from dataclasses import dataclass
 
 import torch
 
-from .metrics import neuron_contributions
+from . import neurons
 from .models import PReLUNet, relu_power
 
+__all__ = ["ScoreGrad", "BoundModel", "score_and_grad", "row_blocks", "STEP_BLOCK", "FullSpace", "NeuronSpan",
+           "SignExactSpan", "scaled_difference", "Basis", "neuron_basis"]
+
 Tensor = torch.Tensor
+ScoreGrad = Callable[[Tensor], tuple[Tensor, Tensor]]
+"""Maps x (n, D) to the scores f(x) (n,) and their input gradients (n, D)."""
 BoundModel = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 """(a (n, r), s (n,)) -> scores f (n,) and their gradients with respect to a (n, r)."""
+
+
+def score_and_grad(classifier: Callable[[Tensor], Tensor]) -> ScoreGrad:
+    """The closed-form oracle of a plain :class:`PReLUNet`, else autograd."""
+    if isinstance(classifier, PReLUNet) and not classifier.normalize_input \
+            and classifier.center is None and classifier.out_dim == 1:
+        return classifier.score_and_input_grad
+
+    def oracle(x: Tensor) -> tuple[Tensor, Tensor]:
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            f = classifier(x)
+            (grad,) = torch.autograd.grad(f.sum(), x)
+        return f.detach(), grad
+
+    return oracle
+
+
+#: Numbers per (rows, r) array of a block of points stepped together: 2^18 float32 is
+#: 1 MiB, about a core's L2 cache, so a block's arrays stay in cache (measured in
+#: benchmarks/reports/RESULTS.md's history: commit b10a568).
+STEP_BLOCK = 2**18
+
+
+def row_blocks(n: int, width: int) -> list[slice]:
+    """Near-equal slices covering range(n), each of at most ``STEP_BLOCK // width`` rows.
+    Every point steps on its own; with blocks of equal size (never a tiny remainder,
+    which BLAS handles with other kernels that round differently) the results are
+    bit-identical to stepping all rows at once (tests/test_spaces.py)."""
+    count = max(1, -(-n * width // STEP_BLOCK))
+    bounds = [n * i // count for i in range(count + 1)]
+    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
 class FullSpace:
@@ -72,7 +110,7 @@ class NeuronSpan(_Span):
     """A plain :class:`PReLUNet` on points ``x0 + S a + s u`` (see module docstring)."""
 
     def __init__(self, net: PReLUNet, basis: Tensor) -> None:
-        net._check_plain()
+        net.check_plain()
         self.W = net.W.detach()
         self.basis = basis
         self.dim = basis.shape[1]
@@ -127,7 +165,7 @@ class NeuronSpan(_Span):
         zu = None if u is None else u @ self.W.T
 
         def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
-            # (h, r) @ (r, n) then transposed: 3x faster than (n, r) @ (r, h) for these tall, thin shapes
+            # (h, r) @ (r, n) then transposed: a faster BLAS path than (n, r) @ (r, h) for these thin shapes
             z = (self.WS @ a.T).T + z0
             if zu is not None:
                 z.addcmul_(s[:, None], zu)
@@ -200,12 +238,12 @@ class SignExactSpan(_Span):
     """
 
     def __init__(self, net: PReLUNet, basis: Tensor, tol: float = 1e-6) -> None:
-        net._check_plain()
-        contributions = neuron_contributions(net.W.detach(), net.v.detach())
-        dominant = contributions >= tol * contributions.max()
+        net.check_plain()
+        contribution = neurons.contributions(net.W.detach(), net.v.detach())
+        dominant = neurons.dominant_mask(contribution, tol)
         self.dominant = NeuronSpan(net.subnet(torch.nonzero(dominant).squeeze(1)), basis)
         self.full = NeuronSpan(net, basis)
-        self.rest_bound = float(contributions[~dominant].sum()) * (1 + 1e-4)  # margin for rounding
+        self.rest_bound = float(contribution[~dominant].sum()) * (1 + 1e-4)  # margin for rounding
         self.basis, self.dim, self.p = basis, basis.shape[1], net.p
 
     def anchor(self, x0: Tensor) -> Tensor:
@@ -264,8 +302,8 @@ def neuron_basis(net: PReLUNet, rank_tol: float = 0.0, extra: Tensor | None = No
     ``extra`` (m, D) rows are always included (e.g. the cluster centres).
     """
     W = net.W.detach()
-    contributions = neuron_contributions(W, net.v.detach())
-    weighted = (W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)) * contributions[:, None]
+    contribution = neurons.contributions(W, net.v.detach())
+    weighted = (W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)) * contribution[:, None]
     _, sing, vh = torch.linalg.svd(weighted.double(), full_matrices=False)
     floor = max(rank_tol, torch.finfo(W.dtype).eps * max(W.shape)) * sing[0]
     keep = sing > floor
@@ -276,40 +314,3 @@ def neuron_basis(net: PReLUNet, rank_tol: float = 0.0, extra: Tensor | None = No
     q, r = torch.linalg.qr(vectors.T)
     q = q[:, r.diagonal().abs() > 1e-10]
     return Basis(q.to(W.dtype), residual)
-
-
-def merge_neurons(net: PReLUNet, cos_tol: float = 1e-3) -> PReLUNet:
-    """A smaller net whose units are groups of neurons pointing the same way.
-
-    A unit is ``|v_j| ||w_j|| sign(v_j) relu(<x, w_j/||w_j||>)^p`` (1-homogeneous
-    in w), so neurons with equal directions and equal signs of v add up exactly.
-    Neurons whose cosine with a group's leading neuron exceeds ``1 - cos_tol``
-    join it (greedily, largest contribution first); a group becomes one unit of
-    norm 1 along its contribution-weighted mean direction. After small-init
-    training a p=1 net's hundreds of neurons collapse to a handful: a cheap
-    surrogate to steer attack steps, never to judge them.
-    """
-    net._check_plain()
-    W, v = net.W.detach(), net.v.detach()[0]
-    contributions = neuron_contributions(W, v)
-    directions = W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)
-    leaders: list[int] = []
-    group = torch.empty(len(v), dtype=torch.long)
-    for j in torch.argsort(contributions, descending=True).tolist():
-        for g, lead in enumerate(leaders):
-            if v[j] * v[lead] > 0 and float(directions[j] @ directions[lead]) > 1 - cos_tol:
-                group[j] = g
-                break
-        else:
-            group[j] = len(leaders)
-            leaders.append(j)
-    k = len(leaders)
-    summed = torch.zeros(k, W.shape[1], dtype=W.dtype).index_add_(0, group, directions * contributions[:, None])
-    weight = torch.zeros(k, dtype=W.dtype).index_add_(0, group, contributions * torch.sign(v))
-    merged = PReLUNet(W.shape[1], k, net.p, bias=net.b is not None).to(W.device, W.dtype)
-    with torch.no_grad():
-        merged.W.copy_(summed / summed.norm(dim=1, keepdim=True))
-        merged.v.copy_(weight[None, :])
-        if net.b is not None:
-            merged.b.copy_(net.b)
-    return merged

@@ -1,0 +1,95 @@
+"""The span engine: the fast, exact-verdict attack and Algorithm 1 on one trained
+plain pReLU net, set up in one call.
+
+Steps are steered by the *surrogate*: the dominant neurons (at least
+``surrogate_tol`` of the largest contribution) merged by direction, in the span
+of their directions (plus any ``extra`` directions, e.g. the cluster centres).
+Verdicts have the full net's exact sign (:class:`~prelu_robust.spaces.SignExactSpan`:
+the neurons above ``prune_tol`` of the largest contribution, and all of them where
+the others could flip a sign). A radius where every point is certified is not
+attacked. The distances of Algorithm 1 are scored with the neurons above
+``prune_tol``; the others change a distance by at most ``distance_rest_bound``.
+
+    engine = SpanEngine.build(net, surrogate_tol=1e-3, prune_tol=1e-6, extra=spec.centers())
+    curve = engine.robust_accuracy_curve(x, y, eps_grid, L2Attack(steps=2000), seed=0)
+    estimate = engine.distance_to(ideal_net(spec, p), x_train, seed=0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from . import neurons
+from .attacks.pgd import L2Attack, ZeroStartRuns, robust_accuracy_curve
+from .metrics import DistanceEstimate, distance_to_ideal
+from .models import PReLUNet
+from .spaces import Basis, NeuronSpan, SignExactSpan, neuron_basis, score_and_grad
+
+__all__ = ["SpanEngine"]
+
+Tensor = torch.Tensor
+
+#: Points attacked per call: the span engine's arrays are (rows, r), small enough for all.
+CHUNK = 20000
+
+
+@dataclass(frozen=True)
+class SpanEngine:
+    """One trained net and the spaces the fast computations use.
+
+    ``surrogate``: the dominant neurons merged by direction (steers the steps);
+    ``basis``: the orthonormal basis (D, r) the steps move in; ``steps``: the
+    surrogate in that basis; ``verdicts``: the net's exact signs in that basis.
+    """
+
+    net: PReLUNet
+    surrogate: PReLUNet
+    basis: Basis
+    steps: NeuronSpan
+    verdicts: SignExactSpan
+
+    @classmethod
+    def build(cls, net: PReLUNet, *, surrogate_tol: float, prune_tol: float = 0.0,
+              extra: Tensor | None = None) -> "SpanEngine":
+        """Set up the engine for the plain net ``net``; ``extra`` (m, D) rows join the basis."""
+        contribution = neurons.contributions(net.W.detach(), net.v.detach()[0])
+        surrogate = neurons.merge_by_direction(net.subnet(neurons.dominant(contribution, surrogate_tol)),
+                                               cos_tol=surrogate_tol)
+        basis = neuron_basis(surrogate, rank_tol=surrogate_tol, extra=extra)
+        return cls(net, surrogate, basis, NeuronSpan(surrogate, basis.vectors),
+                   SignExactSpan(net, basis.vectors, tol=prune_tol))
+
+    def space_of(self, other: PReLUNet) -> NeuronSpan:
+        """Another plain net (e.g. the ideal classifier) in the engine's basis."""
+        return NeuronSpan(other, self.basis.vectors)
+
+    def scores(self, x: Tensor) -> Tensor:
+        """The net's scores (n,) at x (n, D), with its exact signs."""
+        return self.verdicts.scores(x)
+
+    def robust_accuracy_curve(self, x: Tensor, y: Tensor, eps_grid: Sequence[float], attack: L2Attack, *,
+                              seed: int, carry_broken: bool = False,
+                              zero_start: ZeroStartRuns | None = None) -> Tensor:
+        """:func:`~prelu_robust.attacks.robust_accuracy_curve` of the net on x (n, D), y (n,),
+        steered by the surrogate and judged by the exact verdicts: (len(eps_grid),)."""
+        return robust_accuracy_curve(self.net, x, y, eps_grid, attack, seed=seed, space=self.steps,
+                                     exact_space=self.verdicts, chunk_size=CHUNK, carry_broken=carry_broken,
+                                     zero_start=zero_start)
+
+    def distance_to(self, ideal: PReLUNet, x_data: Tensor, *, n_batches: int, batch_size: int, steps: int,
+                    step_size: float, seed: int, ideal_space: NeuronSpan | None = None) -> DistanceEstimate:
+        """Algorithm 1 (:func:`~prelu_robust.metrics.distance_to_ideal`) between the net and
+        ``ideal``, stepping in the engine's basis and scored with the dominant neurons."""
+        return distance_to_ideal(
+            score_and_grad(self.net), score_and_grad(ideal), x_data, n_batches=n_batches, batch_size=batch_size,
+            steps=steps, step_size=step_size, seed=seed, spaces=(self.steps, ideal_space or self.space_of(ideal)),
+            exact_net_space=self.verdicts.dominant)
+
+    @property
+    def distance_rest_bound(self) -> float:
+        """What the neurons left out of the scores change ``|f(x)|`` by at most on the unit
+        sphere; times the fitted scale c, a bound on their effect on a distance."""
+        return self.verdicts.rest_bound
