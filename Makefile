@@ -46,14 +46,14 @@ html: setup mathjax
 
 # Several CPU-hours: the rerun scripts recompute runs of every kind from scratch.
 benchmark: setup
-	$(BIN)/python benchmarks/bench_synthetic.py
-	$(BIN)/python benchmarks/bench_mnist.py
-	$(BIN)/python benchmarks/figure_cost.py
-	$(BIN)/python benchmarks/figure_rerun.py 10
-	$(BIN)/python benchmarks/figure_rerun.py 20
-	$(BIN)/python benchmarks/mnist_rerun.py 2
-	$(BIN)/python benchmarks/mnist_rerun.py 10
-	$(BIN)/python benchmarks/mnist_floor.py
+	$(BIN)/python benchmarks/bench/bench_synthetic.py
+	$(BIN)/python benchmarks/bench/bench_mnist.py
+	$(BIN)/python benchmarks/reruns/figure_cost.py
+	$(BIN)/python benchmarks/reruns/figure_rerun.py 10
+	$(BIN)/python benchmarks/reruns/figure_rerun.py 20
+	$(BIN)/python benchmarks/reruns/mnist_rerun.py 2
+	$(BIN)/python benchmarks/reruns/mnist_rerun.py 10
+	$(BIN)/python benchmarks/bench/mnist_floor.py
 
 clean:
 	rm -rf _build executed

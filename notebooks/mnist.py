@@ -24,37 +24,41 @@
 
 # %% tags=["parameters"]
 profile = "auto"  # "ci", "paper" or "auto" (paper if stored)
-n_class = 10  # 2: parity (§5.2.1); 10: ten classes (Appendix B)
-device = "auto"
-force = False
+device = "auto"  # "auto", "cpu" or "cuda"
+force = False  # recompute even what is stored (retrains the models)
 data_root = None  # folder holding MNIST/raw/ (default: $PRELU_ROBUST_DATA or data/)
+# Overrides of the profile's settings (experiments.mnist.MnistConfig); None keeps the profile's value.
+n_class = 10  # 2: parity (§5.2.1); 10: ten classes (Appendix B)
 split = None  # "paper" (50k/10k from the training set) or "official" (60k/10k)
-n_train = None
-n_test = None
-powers = None
-width = None
-lr = None
-batch_size = None
-epochs = None
-repeats = None
-eps_grid = None
-attack_points = None
-table1 = None
-seed = None
+n_train = None  # training images (None: all)
+n_test = None  # test images (None: all)
+powers = None  # exponents p
+width = None  # hidden neurons
+lr = None  # Adam step
+batch_size = None  # Adam batch
+epochs = None  # epochs
+repeats = None  # repeats per p
+eps_grid = None  # Linf radii of panel (d)
+attack_points = None  # test images attacked (None: all)
+table1 = None  # also attack Table 1's six (norm, radius) pairs
+table1_points = None  # test images of Table 1 (None: those of the curve)
+attack_batch = None  # APGD-CE batch
+correlation_points = None  # training images of panel (a)
+seed = None  # seed of every draw
+product_dtype = None  # "bfloat16" or None (float32) for the first layer's product in training
+attack_product_dtype = None  # the same inside APGD-CE (verdicts stay float32)
 
 # %%
 from IPython.display import Markdown, display
 
 from prelu_robust import plots
 from prelu_robust.experiments import mnist
-from prelu_robust.reporting import mnist_banner, mnist_summary
+from prelu_robust.experiments.common import notebook_overrides
+from prelu_robust.reporting import mnist_banner, page_metadata, mnist_summary
 
-overrides = dict(n_class=n_class, split=split, n_train=n_train, n_test=n_test, powers=powers, width=width, lr=lr,
-                 batch_size=batch_size, epochs=epochs, repeats=repeats, eps_grid=eps_grid,
-                 attack_points=attack_points, table1=table1, seed=seed)
-profile, config = mnist.resolve_profile(profile, **overrides)
+profile, config = mnist.resolve_profile(profile, **notebook_overrides(globals(), mnist.MnistConfig))
 results = mnist.run(config, profile, device=device, force=force, data_root=data_root)
-display(Markdown(mnist_banner(results)))
+display(Markdown(mnist_banner(results)), metadata=page_metadata(results))
 
 # %%
 fig = plots.mnist_figure(results)

@@ -31,28 +31,29 @@
 
 # %% tags=["parameters"]
 force = False  # recompute even what is stored
-# Overrides of the default settings; None keeps the default.
+# Overrides of the default settings (experiments.alignment.AlignmentConfig); None keeps the default.
+dim = None  # dimension (3: the figure draws the unit sphere)
+n_clusters = None  # clusters on the axes (3)
+n_positive = None  # 1 or 2 positive clusters among the 3
 alpha = None  # noise level of the clusters
 n = None  # number of training points (balanced over the 3 clusters)
-n_positive = None  # 1 or 2 positive clusters among the 3
 width = None  # number of neurons
 init_scale = None  # standard deviation of every initial weight
 lr = None  # GD step size
 steps = None  # GD steps
 powers = None  # exponents p
 n_snapshots = None  # log-spaced snapshots (animation frames)
-seed = None
+seed = None  # seed of every draw
 
 # %%
 from IPython.display import HTML, Markdown, display
 
 from prelu_robust import plots
 from prelu_robust.experiments import alignment
+from prelu_robust.experiments.common import notebook_overrides
 from prelu_robust.reporting import alignment_summary
 
-config = alignment.make_config(
-    "paper", alpha=alpha, n=n, n_positive=n_positive, width=width, init_scale=init_scale, lr=lr, steps=steps,
-    powers=powers, n_snapshots=n_snapshots, seed=seed)
+config = alignment.make_config("paper", **notebook_overrides(globals(), alignment.AlignmentConfig))
 runs = alignment.run(config, force=force)
 display(Markdown(alignment_summary(config, runs)))
 

@@ -28,50 +28,49 @@
 profile = "auto"  # "ci" (minutes), "paper" (the paper's settings) or "auto" (paper if stored)
 device = "auto"  # "auto", "cpu" or "cuda"
 force = False  # recompute even what is stored
-# Overrides of the profile's settings; None keeps the profile's value.
-dim = None
-n_clusters = None
-n_positive = None
-n_train = None
-n_test = None
-balanced = None
-alphas = None
-powers = None
-width = None
-init_scale = None
-loss = None
-lr = None
-batch_size = None
-epochs = None
-repeats = None
-eps_grid = None
-attack_points = None
-attack_steps = None
-attack_step_size = None
-strong_restarts = None
-dist_batches = None
-dist_batch_size = None
-dist_steps = None
-dist_step_size = None
-seed = None
+# Overrides of the profile's settings (experiments.synthetic.SyntheticConfig); None keeps the profile's value.
+dim = None  # dimension D of the data
+n_clusters = None  # K orthonormal cluster centres
+n_positive = None  # K1 clusters labelled +1
+n_train = None  # training points per run
+n_test = None  # test points per run
+balanced = None  # equal numbers of points per cluster
+alphas = None  # noise levels of panel (a)
+powers = None  # exponents p
+width = None  # hidden neurons
+init_scale = None  # std of every initial weight
+loss = None  # "exp" or "logistic"
+lr = None  # SGD step
+batch_size = None  # SGD batch
+epochs = None  # epochs of the constant schedule (the gradient-flow time)
+repeats = None  # repeats per (p, alpha)
+schedule = None  # "loss_adaptive" (the engine) or "constant" (the reference's)
+prune_tol = None  # neurons below this share of the largest are frozen once the net fits
+product_dtype = None  # "bfloat16" or None (the data's) for the training products
+surrogate_tol = None  # which neurons steer the attacks and Algorithm 1
+eps_grid = None  # l2 radii of panel (e)
+attack_points = None  # test points attacked
+attack_steps = None  # PGD steps
+attack_step_size = None  # PGD step length
+strong_restarts = None  # restarts of the strong attack
+dist_batches = None  # Algorithm 1: batches of starting points
+dist_batch_size = None  # Algorithm 1: points per batch
+dist_steps = None  # Algorithm 1: ascent steps
+dist_step_size = None  # Algorithm 1: step length
+top_neurons = None  # neurons kept for the cosine maps
+seed = None  # seed of every draw
 
 # %%
 from IPython.display import Markdown, display
 
 from prelu_robust import plots
 from prelu_robust.experiments import synthetic
-from prelu_robust.reporting import profile_banner, synthetic_summary
+from prelu_robust.experiments.common import notebook_overrides
+from prelu_robust.reporting import profile_banner, page_metadata, synthetic_summary
 
-overrides = dict(
-    dim=dim, n_clusters=n_clusters, n_positive=n_positive, n_train=n_train, n_test=n_test,
-    balanced=balanced, alphas=alphas, powers=powers, width=width, init_scale=init_scale, loss=loss,
-    lr=lr, batch_size=batch_size, epochs=epochs, repeats=repeats, eps_grid=eps_grid,
-    attack_points=attack_points, attack_steps=attack_steps, attack_step_size=attack_step_size,
-    strong_restarts=strong_restarts, dist_batches=dist_batches, dist_batch_size=dist_batch_size,
-    dist_steps=dist_steps, dist_step_size=dist_step_size, seed=seed)
-profile, config = synthetic.resolve_profile(profile, **overrides)
+profile, config = synthetic.resolve_profile(profile, **notebook_overrides(globals(), synthetic.SyntheticConfig))
 results = synthetic.run(config, profile, device=device, force=force)
-display(Markdown(profile_banner(results)))
+display(Markdown(profile_banner(results)), metadata=page_metadata(results))
 
 # %% [markdown]
 # ## The figure

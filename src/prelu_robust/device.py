@@ -8,13 +8,38 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import platform
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 
 from .validation import require
+
+__all__ = ["resolve_device", "compute_device", "keep_freed_memory", "choose_num_threads", "num_threads",
+           "cpu_description"]
+
+#: CPU flags that decide which matrix kernels are fast (bf16 products need avx512_bf16 or amx).
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_description() -> str:
+    """The CPU's model name and its speed-relevant flags (from /proc/cpuinfo on Linux), for
+    benchmark reports: a speed measured on one CPU says little about another."""
+    model, flags = platform.processor() or platform.machine(), set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    present = [flag for flag in SPEED_FLAGS if flag in flags]
+    return f"{model} ({', '.join(present) or 'none of ' + ', '.join(SPEED_FLAGS)}; {os.cpu_count()} CPUs)"
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["CHECKOUT", "NOTEBOOKS", "PAGES", "TOC", "EXECUTED", "BOOK", "DATA", "SHARED_DATA", "REPORTS", "results_root"]
+__all__ = ["CHECKOUT", "NOTEBOOKS", "PAGES", "TOC", "EXECUTED", "BOOK", "DATA", "SHARED_DATA", "REPORTS", "BENCH_CACHE", "results_root"]
 
 #: The source checkout this package was installed from (editable install).
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -23,6 +23,8 @@ DATA = CHECKOUT / "data"
 SHARED_DATA = CHECKOUT.parent / "shared" / "data"
 #: The benchmark reports (RESULTS*.md).
 REPORTS = CHECKOUT / "benchmarks" / "reports"
+#: Models the benchmarks reuse between runs (git-ignored).
+BENCH_CACHE = CHECKOUT / "benchmarks" / "cache"
 
 
 def results_root() -> Path:

@@ -5,19 +5,32 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import paper
+from . import paper, paths
+from .device import cpu_description
+from .store import git_revision
 from .experiments import mnist, synthetic
 from .experiments.alignment import AlignmentConfig, AlignmentTrajectory
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticResults
 
-__all__ = ["markdown_table", "profile_banner", "breaking_radius", "synthetic_summary", "alignment_summary",
-           "mnist_banner", "mnist_poster_comparison", "mnist_summary"]
+__all__ = ["PAGE_METADATA", "page_metadata", "markdown_table", "profile_banner", "breaking_radius", "synthetic_summary", "alignment_summary",
+           "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report"]
+
+
+#: The key of the output metadata a page's banner carries (read back by the driver).
+PAGE_METADATA = "prelu_robust"
+
+
+def page_metadata(r: SyntheticResults | MnistResults) -> dict[str, Any]:
+    """What a page's results say about how it was produced, for its banner's output
+    metadata: ``display(Markdown(banner), metadata=page_metadata(results))``."""
+    return {PAGE_METADATA: {"profile": r.profile, "runs_total": r.runs_total, "runs_computed": r.runs_computed}}
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -226,3 +239,16 @@ def mnist_summary(r: MnistResults) -> str:
                 + ("; the paper's p=1 and p=4 values below)" if c.n_class == paper.MNIST_CLASSES else ")"), "",
                 markdown_table(headers, rows)]
     return "\n".join(out)
+
+
+def write_rerun_report(file: str, title: str, method: str, header: str, rows: list[str], projected_label: str,
+                       projected_cpu_s: float, target_cpu_h: float = 1.0) -> str:
+    """Write (under ``benchmarks/reports``) and return a rerun table with its date, CPU,
+    revision and projected cost."""
+    out = [f"# {title}\n",
+           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, one torch thread, git {git_revision()}. "
+           f"{method}\n", header, "|" + "---|" * (header.count("|") - 1), *rows,
+           f"\n{projected_label}: **{projected_cpu_s / 3600:.2f} CPU-h** (target {target_cpu_h:g} CPU-h).\n"]
+    text = "\n".join(out)
+    (paths.REPORTS / file).write_text(text)
+    return text

@@ -4,15 +4,17 @@
     python -m prelu_robust.run_notebook one notebooks/synthetic_gmm.py out.ipynb -p n_clusters 20
 
 Notebooks are Jupytext py:percent files, read in memory (no ``.ipynb`` in git).
-A notebook that raises fails the command. ``all`` runs every page listed in
-``notebooks/pages.yml`` and records each page's profile, parameters and
-execution time in ``<out>/execution.json`` for the reproducibility page.
+A notebook that raises fails the command. ``all`` runs every notebook page of the
+registry (``notebooks/pages.yml``, see :mod:`prelu_robust.pages`) and records each
+page's profile (as its results report it), parameters and execution time in
+``<out>/execution.json`` for the reproducibility page.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
 import os
 import sys
@@ -20,16 +22,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import pages, paths
+from .experiments.common import RUNNER_PARAMETERS
+from .reporting import PAGE_METADATA
 from .validation import ParameterError, reject_unknown
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["read_notebook", "notebook_parameters", "parameter_mismatch", "set_title", "execute", "executed_profile",
+           "execute_all", "main"]
+
+ROOT = paths.CHECKOUT
 
 
 def read_notebook(source: Path):
     """The notebook of a py:percent file, as an nbformat node."""
-    import jupytext
+    import jupytext  # the book's tools are imported only by the commands that use them
 
     if not source.is_file():
         raise FileNotFoundError(f"no notebook at {source}")
@@ -48,6 +54,15 @@ def notebook_parameters(nb) -> dict[str, Any]:
     return values
 
 
+def parameter_mismatch(declared: dict[str, Any] | list[str], config_type: type) -> tuple[list[str], list[str]]:
+    """The fields of the dataclass ``config_type`` that a parameters cell (``declared``
+    names) lacks, and the parameters it declares that are neither a field nor a runner
+    parameter (``experiments.common.RUNNER_PARAMETERS``)."""
+    fields = {f.name for f in dataclasses.fields(config_type)}
+    names = set(declared)
+    return sorted(fields - names), sorted(names - fields - set(RUNNER_PARAMETERS))
+
+
 def set_title(nb, title: str) -> None:
     """Replace the first markdown heading (the page title in the book)."""
     for cell in nb.cells:
@@ -63,7 +78,7 @@ def execute(source: Path, output: Path, parameters: dict[str, Any] | None = None
 
     Unknown parameter names raise :class:`ParameterError` before the kernel starts.
     """
-    import papermill
+    import papermill  # the book's tools are imported only by the commands that use them
 
     parameters = dict(parameters or {})
     nb = read_notebook(source)
@@ -78,45 +93,49 @@ def execute(source: Path, output: Path, parameters: dict[str, Any] | None = None
 
 
 def executed_profile(output: Path) -> str | None:
-    """The profile a page reports in its banner (``Produced with the **x** profile``)."""
-    text = output.read_text()
-    marker = "Produced with the **"
-    at = text.find(marker)
-    return text[at + len(marker):text.find("**", at + len(marker))] if at >= 0 else None
+    """The profile a page's results report (the output metadata its banner carries,
+    ``reporting.PAGE_METADATA``), or None for a page without one."""
+    nb = json.loads(output.read_text())
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            record = out.get("metadata", {}).get(PAGE_METADATA)
+            if record is not None:
+                return record.get("profile")
+    return None
 
 
 def execute_all(out: Path, profile: str | None = None, only: list[str] | None = None,
-                pages_file: Path = ROOT / "notebooks" / "pages.yml") -> dict[str, Any]:
-    """Execute every page of ``pages.yml`` (or those named in ``only``)."""
-    pages = yaml.safe_load(pages_file.read_text())
+                pages_file: Path = paths.PAGES) -> dict[str, Any]:
+    """Execute every notebook page of the registry ``pages_file`` (or those named in ``only``)."""
+    registry = pages.load(pages_file).notebook_pages()
     if only:
-        reject_unknown("page", only, pages)
+        reject_unknown("page", only, registry)
     stats_file = out / "execution.json"
     stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
-    # a page removed from pages.yml leaves neither its notebook (outside the table of
+    # a page removed from the registry leaves neither its notebook (outside the table of
     # contents it would fail the strict build) nor its execution time behind
-    stats = {name: s for name, s in stats.items() if name in pages}
+    stats = {name: s for name, s in stats.items() if name in registry}
     out.mkdir(parents=True, exist_ok=True)
     stats_file.write_text(json.dumps(stats, indent=1) + "\n")
     for orphan in sorted(out.glob("*.ipynb")):
-        if orphan.stem not in pages:
+        if orphan.stem not in registry:
             print(f"[run_notebook] removing {orphan} (not a page of {pages_file.name})", flush=True)
             orphan.unlink()
-    for name, page in pages.items():
+    for name, page in registry.items():
         if only and name not in only:
             continue
-        parameters = dict(page.get("parameters") or {})
-        source = ROOT / page["notebook"]
+        parameters = dict(page.parameters)
+        source = ROOT / page.notebook
         declared = notebook_parameters(read_notebook(source))
         if profile is not None and "profile" in declared:
             parameters["profile"] = profile
         if "executed_dir" in declared:  # the reproducibility page reads the stats written here
             parameters["executed_dir"] = str(out)
         output = out / f"{name}.ipynb"
-        print(f"[run_notebook] {name}: {page['notebook']} {parameters or ''}", flush=True)
-        seconds = execute(source, output, parameters, page.get("title"), quiet=True)
+        print(f"[run_notebook] {name}: {page.notebook} {parameters or ''}", flush=True)
+        seconds = execute(source, output, parameters, page.title, quiet=True)
         shown = {k: v for k, v in parameters.items() if k != "executed_dir"}
-        stats[name] = {"notebook": page["notebook"], "parameters": shown, "seconds": round(seconds, 1),
+        stats[name] = {"notebook": page.notebook, "parameters": shown, "seconds": round(seconds, 1),
                        "profile": executed_profile(output),
                        "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         stats_file.write_text(json.dumps(stats, indent=1) + "\n")
@@ -135,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m prelu_robust.run_notebook", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    all_ = sub.add_parser("all", help="execute every page of notebooks/pages.yml")
+    all_ = sub.add_parser("all", help="execute every notebook page of notebooks/pages.yml")
     all_.add_argument("--out", type=Path, default=ROOT / "executed")
     all_.add_argument("--profile", default=None, help="force a profile for every page (default: the notebook's)")
     all_.add_argument("--only", nargs="*", default=None, help="page names to run")

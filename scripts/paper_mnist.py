@@ -1,6 +1,6 @@
 """Fill the paper-profile MNIST store: ten classes with Table 1, then parity.
 
-    python benchmarks/paper_mnist.py INDEX COUNT
+    python scripts/paper_mnist.py INDEX COUNT
 
 runs share INDEX of COUNT (start COUNT processes, one per core, with INDEX 0..COUNT-1).
 Every run is its own store entry, so a stopped job resumes where it was."""

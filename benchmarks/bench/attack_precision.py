@@ -3,9 +3,9 @@ models (the float32 store's, repeat 0 of each p), the attacks are rerun with the
 first-layer product in bfloat16 and compared with the stored float32 attacks, which
 used the same seeds: so every difference is due to the precision alone. Also
 reported: how many points the float32 recheck re-attacked (a bf16 success float32
-refuted), and the attacks' CPU time. Writes benchmarks/RESULTS_ATTACK_PRECISION_MNIST<N>.md.
+refuted), and the attacks' CPU time. Writes benchmarks/reports/RESULTS_ATTACK_PRECISION_MNIST<N>.md.
 
-    python benchmarks/attack_precision.py OLD_STORE [N]   # N = 10 (default, with Table 1) or 2
+    python benchmarks/bench/attack_precision.py OLD_STORE [N]   # N = 10 (default, with Table 1) or 2
 
 OLD_STORE is a paper store of the float32 engine (its ``mnist-run`` entries, from git
 history before commit 6d0f15a, and the ``mnist-model`` weights they were attacked on,
@@ -87,7 +87,7 @@ def main(old_root: str, n_class: int = 10) -> None:
     header += ["re-attacked in float32", "attack seconds: bf16 (CPU) / float32 (wall, recorded)"]
     text = "\n".join([
         f"# APGD-CE with bf16 products against float32, {'ten classes' if n_class == 10 else 'parity'}\n",
-        f"{time.strftime('%Y-%m-%d %H:%M %Z')}; x86_64, one torch thread (`benchmarks/attack_precision.py`). The "
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')}; x86_64, one torch thread (`benchmarks/bench/attack_precision.py`). The "
         "float32 engine's models (repeat 0 of each p), attacked again with the first-layer product in bfloat16 "
         "(same seeds, same iterations and restarts, the same batches of 1,000; every verdict in float32) and compared with their stored "
         "float32 attacks. Changes are bf16 minus float32 robust accuracy on the "
@@ -96,7 +96,7 @@ def main(old_root: str, n_class: int = 10) -> None:
         "attack broke but float32 did not, attacked again in float32. The float32 time is the wall time recorded in "
         "the store (one thread; the machine was shared at times).\n",
         "| " + " | ".join(header) + " |", "|" + "---|" * len(header), *rows, ""])
-    (HERE / f"RESULTS_ATTACK_PRECISION_MNIST{n_class}.md").write_text(text)
+    (paths.REPORTS / f"RESULTS_ATTACK_PRECISION_MNIST{n_class}.md").write_text(text)
     print(text)
 
 

@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import torch
-from reference import ReferenceNet, train_reference
+from prelu_robust.reference import ReferenceNet, train_reference
 
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import derive_seed
 
-CACHE = Path(__file__).resolve().parent / "cache"
+CACHE = paths.BENCH_CACHE
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """What the paper-profile synthetic figures cost from scratch, read from the results
-store (each entry records its CPU time and machine). Writes benchmarks/RESULTS_FIGURE.md.
+store (each entry records its CPU time and machine). Writes benchmarks/reports/RESULTS_FIGURE.md.
 
-    python benchmarks/figure_cost.py
+    python benchmarks/reruns/figure_cost.py
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main() -> None:
             line += " so far (the sweep is incomplete)."
         out.append(line + "\n")
     text = "\n".join(out)
-    (HERE / "RESULTS_FIGURE.md").write_text(text)
+    (paths.REPORTS / "RESULTS_FIGURE.md").write_text(text)
     print(text)
 
 

@@ -1,9 +1,9 @@
 """The whole Section 5.1 figure's cost with the *current* engine, and a determinism
 check of the store: one run of each kind is recomputed from scratch, timed, and
 compared array by array with its stored entry; the times are projected onto the
-figure's 150 runs. Writes benchmarks/RESULTS_RERUN_K<K>.md.
+figure's 150 runs. Writes benchmarks/reports/RESULTS_RERUN_K<K>.md.
 
-    python benchmarks/figure_rerun.py [K]      # K = 10 (default) or 20
+    python benchmarks/reruns/figure_rerun.py [K]      # K = 10 (default) or 20
 
 Kinds: per p, a run without attacks (alpha index 1), an attacked run (alpha index 0,
 repeat 1) and the attacked run that also attacks the ideal classifier (repeat 0).
@@ -12,46 +12,15 @@ Run it on an otherwise idle machine: process time inflates when cores are shared
 
 from __future__ import annotations
 
-import platform
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
 import torch
 
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import synthetic
-from prelu_robust.store import default_store, git_revision
-
-HERE = Path(__file__).parent
-TARGET_CPU_H = 1.0
-
-
-def compare(stored: dict[str, np.ndarray] | None, new: dict[str, np.ndarray], ignore: tuple[str, ...] = ()) -> str:
-    """'identical', or the arrays that differ with their largest absolute difference
-    (arrays named in ``ignore``, such as timings, are skipped)."""
-    if stored is None:
-        return "not in the store"
-    differ = []
-    for name in sorted(set(new) - set(ignore)):
-        a, b = np.asarray(stored[name], float), np.asarray(new[name], float)
-        if a.shape != b.shape or not np.array_equal(a, b):
-            gap = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("nan")
-            differ.append(f"{name} {gap:.1e}")
-    return "identical" if not differ else "; ".join(differ)
-
-
-def write_report(file: str, title: str, method: str, header: str, rows: list[str], projected_label: str,
-                 projected_cpu_s: float) -> None:
-    """Write (and print) a rerun table with its date, machine, revision and projection."""
-    out = [f"# {title}\n",
-           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread, git {git_revision()}. "
-           f"{method}\n", header, "|" + "---|" * (header.count("|") - 1), *rows,
-           f"\n{projected_label}: **{projected_cpu_s / 3600:.2f} CPU-h** (target {TARGET_CPU_H:g} CPU-h).\n"]
-    text = "\n".join(out)
-    (HERE / file).write_text(text)
-    print(text)
+from prelu_robust.reporting import write_rerun_report
+from prelu_robust.store import compare_arrays, default_store
 
 
 def main(n_clusters: int = 10) -> None:
@@ -66,21 +35,23 @@ def main(n_clusters: int = 10) -> None:
     rows, projected = [], 0.0
     for p in config.powers:
         for kind, alpha_index, repeat, count in kinds:
-            settings = config.run_settings(p, alpha_index, repeat)
+            run = synthetic.SyntheticRun(config, float(p), alpha_index, repeat)
+            settings = run.settings()
             start = time.process_time()
-            arrays = synthetic.compute_run(settings, torch.device("cpu"), show_progress=False)
+            arrays = synthetic.compute_run(run, torch.device("cpu"), show_progress=False)
             cpu_s = time.process_time() - start
             stored = store.load(synthetic.KIND, settings)
             recorded = store.meta(synthetic.KIND, settings)["cpu_s"] if stored is not None else float("nan")
-            verdict = compare(stored, arrays)
+            verdict = compare_arrays(stored, arrays)
             rows.append(f"| {p:g} | {kind} | {count} | {cpu_s:.0f} | {recorded:.0f} | {verdict} |")
             projected += count * cpu_s
             print(rows[-1], flush=True)
     header = "| p | kind | runs of this kind | CPU-s now | CPU-s recorded | against the store |"
-    write_report(f"RESULTS_RERUN_K{config.n_clusters}.md",
+    print(write_rerun_report(f"RESULTS_RERUN_K{config.n_clusters}.md",
                  f"The Section 5.1 figure (K = {config.n_clusters}) with the current engine",
                  "One run of each kind recomputed from scratch and compared with its stored entry "
-                 "(`benchmarks/figure_rerun.py`).", header, rows, "Projected whole figure", projected)
+                 "(`benchmarks/reruns/figure_rerun.py`).", header, rows, "Projected whole figure", projected))
+
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)

@@ -1,8 +1,8 @@
 """The MNIST pages under a change of engine: every run of both pages, old store
 against the current one, beside the spread over repeats. Writes
-benchmarks/RESULTS_ENGINE_CHANGE_MNIST.md.
+benchmarks/reports/RESULTS_ENGINE_CHANGE_MNIST.md.
 
-    python benchmarks/mnist_engine_change.py OLD_STORE
+    python benchmarks/reruns/mnist_engine_change.py OLD_STORE
 
 OLD_STORE is a paper store of the float32 engine (its ``mnist-run`` entries; git
 history before commit 6d0f15a keeps them), looked up with the settings that engine
@@ -55,7 +55,7 @@ def main(old_root: str) -> None:
            f"and attacked {CHANGED['attack_batch']} points at a time. "
            "Each cell: the change of the mean over the five repeats (new minus old), and in brackets the range the "
            "old repeats span (max minus min). Curves and Table 1: the largest change over radii / entries, with the "
-           "range at that radius / entry. Written by `benchmarks/mnist_engine_change.py`.\n"]
+           "range at that radius / entry. Written by `benchmarks/reruns/mnist_engine_change.py`.\n"]
     for page, overrides in PAGES.items():
         config = mnist.make_config("paper", **overrides)
         header = ["p", "clean test accuracy", "stable rank (last epoch)", "Linf robust accuracy"]
@@ -77,7 +77,7 @@ def main(old_root: str) -> None:
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     text = "\n".join(out)
-    (HERE / "RESULTS_ENGINE_CHANGE_MNIST.md").write_text(text)
+    (paths.REPORTS / "RESULTS_ENGINE_CHANGE_MNIST.md").write_text(text)
     print(text)
 
 

@@ -3,7 +3,7 @@
 Times, in one process and back to back, per unit of work (one training epoch,
 one PGD step on 20,000 points, one Algorithm-1 ascent step on 1,000 points)
 and end to end for one attacked (p=3, alpha=0.01) run, then compares outcomes.
-Writes benchmarks/RESULTS.md. Not a test: run it with `make benchmark`.
+Writes benchmarks/reports/RESULTS.md. Not a test: run it with `make benchmark`.
 """
 
 from __future__ import annotations
@@ -18,19 +18,18 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from reference import ReferenceNet, algorithm1_reference, pgd_reference, train_reference  # noqa: E402
+from prelu_robust.reference import ReferenceNet, algorithm1_reference, pgd_reference, train_reference
 
-from prelu_robust.attacks import L2Attack, robust_accuracy_curve, score_and_grad  # noqa: E402
-from prelu_robust.data.gmm import MixtureSpec, sample_mixture  # noqa: E402
-from prelu_robust.device import keep_freed_memory  # noqa: E402
-from prelu_robust.experiments import synthetic  # noqa: E402
-from prelu_robust.experiments.common import derive_seed  # noqa: E402
-from prelu_robust.metrics import cosine_matrix, distance_to_ideal, neuron_contributions  # noqa: E402
-from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net  # noqa: E402
-from prelu_robust.store import default_store  # noqa: E402
-from prelu_robust.subspace import NeuronSpan, SignExactSpan, merge_neurons, neuron_basis  # noqa: E402
-from prelu_robust.train import SGDConfig, train_sgd  # noqa: E402
+from prelu_robust.attacks import L2Attack, robust_accuracy_curve, score_and_grad
+from prelu_robust.data.gmm import MixtureSpec, sample_mixture
+from prelu_robust.device import keep_freed_memory
+from prelu_robust.experiments import synthetic
+from prelu_robust.experiments.common import derive_seed
+from prelu_robust.metrics import cosine_matrix, distance_to_ideal, neuron_contributions
+from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net
+from prelu_robust.store import default_store
+from prelu_robust.subspace import NeuronSpan, SignExactSpan, merge_neurons, neuron_basis
+from prelu_robust.train import SGDConfig, train_sgd
 
 HERE = Path(__file__).parent
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
@@ -74,7 +73,7 @@ def main() -> None:
                                              >= 1e-6 * neuron_contributions(engine_net.W.detach(), engine_net.v.detach()).max()).squeeze(1))
     t_pruned_epoch = timeit(lambda: train_sgd(pruned.subnet(torch.arange(pruned.width)), train.x, train.y, one_epoch,
                                               show_progress=False), 2)
-    cached = HERE / "cache" / "ref_p3_a0_r0.pt"
+    cached = paths.BENCH_CACHE / "ref_p3_a0_r0.pt"
     reference_net = None
     if cached.is_file():
         state = torch.load(cached)
@@ -82,7 +81,7 @@ def main() -> None:
         with torch.no_grad():
             reference_net.W.copy_(state["W"])
             reference_net.v.copy_(state["v"][None])
-        ref_log = json.loads((HERE / "cache" / "ref_p3_a0_r0.json").read_text())
+        ref_log = json.loads((paths.BENCH_CACHE / "ref_p3_a0_r0.json").read_text())
 
     # -- per unit: one PGD step on 20,000 points, one ascent step on 1,000 --------------
     model = engine_net
@@ -134,7 +133,7 @@ def main() -> None:
     out += [f"| {r[0]} | {r[1]:.4f} | {r[2]:.4f} | {r[3]:.1f}x |" for r in rows]
     out.append("\n## End to end, one attacked run (p=3, alpha=0.01)\n")
     out.append(f"- reference: {ref_train:.0f} CPU-s training ("
-               + ("measured, benchmarks/reference_runs.py" if reference_net is not None else "401 epochs x per-epoch")
+               + ("measured, scripts/reference_runs.py" if reference_net is not None else "401 epochs x per-epoch")
                + f") + 2000 steps x 15 radii of PGD + 10 x 2000 ascent steps (per-unit x count) "
                f"= **{ref_total / 3600:.1f} CPU-h** (the strong attack not included)")
     out.append(f"- engine: training {t_engine_train:.0f} CPU-s measured here ({log.steps} SGD steps, the same "
@@ -187,9 +186,9 @@ def main() -> None:
         out.append(f"\nAlgorithm 1 on the reference model (200 points, 300 steps): as written (batch-mean "
                    f"gradient, +1e-7 guard) {d_ref:.2e}; each point ascending its own objective {d_own:.2e}.")
     else:
-        out.append("No cached reference model (run benchmarks/reference_runs.py --p 3 first, ~25 CPU-min).")
+        out.append("No cached reference model (run scripts/reference_runs.py --p 3 first, ~25 CPU-min).")
     text = "\n".join(out) + "\n"
-    (HERE / "RESULTS.md").write_text(text)
+    (paths.REPORTS / "RESULTS.md").write_text(text)
     print(text)
 
 

@@ -1,9 +1,9 @@
 """A lower bound on what an MNIST page costs on this machine, whatever the code:
 the matrix-product FLOPs that the issue's fixed workload cannot avoid, divided by
 the fastest rate one core reaches on those products, in float32 and in bfloat16
-(the engine's product precision). Writes benchmarks/RESULTS_MNIST_FLOOR.md.
+(the engine's product precision). Writes benchmarks/reports/RESULTS_MNIST_FLOOR.md.
 
-    python benchmarks/mnist_floor.py
+    python benchmarks/bench/mnist_floor.py
 
 Counted (multiply-adds as 2 FLOP; elementwise work, Adam, APGD's own
 bookkeeping and the stable rank's Gram matrix are left out, so the bound is low):
@@ -85,7 +85,7 @@ def main() -> None:
                 stored = store.load(mnist.KIND, config.run_settings(p, repeat))
                 if stored is None:
                     raise SystemExit(f"{label}: p={p:g} repeat {repeat} is not in the store; run "
-                                     "benchmarks/paper_mnist.py first")
+                                     "scripts/paper_mnist.py first")
                 c, t = attack_flop(config, stored, 10000)
                 train, curve, table, models = train + training_flop(config), curve + c, table + t, models + 1
         total = train + curve + table
@@ -99,7 +99,7 @@ def main() -> None:
                     f"{total / 1e12:.0f} | {total / gflops / 1e9 / 60:.0f} | {total / bf16_gflops / 1e9 / 60:.0f} |")
     out = ["# A lower bound on the MNIST pages' cost on this machine\n",
            f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread "
-           f"(`benchmarks/mnist_floor.py`). Fastest measured single-thread rate on the workload's matrix "
+           f"(`benchmarks/bench/mnist_floor.py`). Fastest measured single-thread rate on the workload's matrix "
            f"products: **{gflops:.0f} GFLOP/s** in float32, **{bf16_gflops:.0f}** in bfloat16. Only the products the issue's fixed workload cannot avoid "
            "are counted (see the script's docstring), at that rate with no other work: a bound from below.\n",
            "| page | models | training TFLOP | Linf curve TFLOP | Table 1 TFLOP | total TFLOP | "
@@ -108,7 +108,7 @@ def main() -> None:
            "The float32 Table 1 estimates use the float32 rate. The bf16 floor leaves out what bf16 does not speed up "
            "(APGD's own elementwise work and sorting, L1's above all), which now dominates the measured cost.", ""]
     text = "\n".join(out)
-    (HERE / "RESULTS_MNIST_FLOOR.md").write_text(text)
+    (paths.REPORTS / "RESULTS_MNIST_FLOOR.md").write_text(text)
     print(text)
 
 

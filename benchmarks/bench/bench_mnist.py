@@ -12,7 +12,7 @@ Times, in one process and back to back, in CPU seconds (1 thread):
     net, every radius on every point (radius 0 included); library = survivors only,
     radius 0 = clean, products in the profile's ``attack_product_dtype`` with float32
     verdicts;
-and compares the outcomes. Writes benchmarks/RESULTS_MNIST.md (`make benchmark`).
+and compares the outcomes. Writes benchmarks/reports/RESULTS_MNIST.md (`make benchmark`).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main() -> None:
     out = [f"# MNIST benchmark\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.processor() or platform.machine()}, "
            f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start), torch {torch.__version__}, "
            f"{THREADS} thread(s); CPU seconds; glibc keeps freed memory for both sides. "
-           "Written by `benchmarks/bench_mnist.py`.\n"]
+           "Written by `benchmarks/bench/bench_mnist.py`.\n"]
 
     # -- one epoch with its statistics, paper size (50,000 / 10,000) --
     ref_net = ReferenceMnistNet(data.x_train.mean(0), 3.0, 10, seed=0)
@@ -161,7 +161,7 @@ def main() -> None:
     out.append(f"| library (survivors within a norm) | {own_t1_s:.1f} | " + " | ".join(f"{a:.3f}" for a in own_t1) + " |")
     out.append(f"\nRatio {ref_t1_s / own_t1_s:.2f}x.\n")
     text = "\n".join(out) + "\n"
-    (HERE / "RESULTS_MNIST.md").write_text(text)
+    (paths.REPORTS / "RESULTS_MNIST.md").write_text(text)
     print(text)
 
 

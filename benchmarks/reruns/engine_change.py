@@ -1,7 +1,7 @@
 """Two engines' paper-profile synthetic stores compared run by run: what a change of
 engine did to every number the figures draw, beside the spread over repeats.
 
-    python benchmarks/engine_change.py OLD_STORE [--dropped SETTING ...] [--out FILE]
+    python benchmarks/reruns/engine_change.py OLD_STORE [--dropped SETTING ...] [--out FILE]
 
 OLD_STORE is the ``results/paper`` folder of a checkout of the old engine (for the
 float32 engine: ``git worktree add ../old 9a421da``, then ``../old/results/paper``).
@@ -101,7 +101,7 @@ def main(old_root: str, dropped: tuple[str, ...], out_name: str) -> None:
         out += [f"## {name}\n", header, "|" + "---|" * (header.count("|") - 1),
                 *compare(synthetic.make_config("paper", **clusters), old, new, dropped), ""]
     text = "\n".join(out)
-    (HERE / out_name).write_text(text)
+    (paths.REPORTS / out_name).write_text(text)
     print(text)
 
 

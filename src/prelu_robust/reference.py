@@ -1,5 +1,6 @@
-"""A faithful re-implementation of the reference algorithm of Section 5.1, for
-benchmarks only: plain autograd SGD over a DataLoader, full-space PGD on the
+"""A faithful re-implementation of the reference algorithm of Section 5.1, the
+yardstick of the benchmarks (``benchmarks/bench``) and of the reference jobs
+(``scripts/reference_runs.py``): plain autograd SGD over a DataLoader, full-space PGD on the
 exp-loss, and Algorithm 1 as written (per-point normalisation of the gradient
 of the batch-mean objective with a +1e-7 guard). Written from the paper and
 SPEC.md; the library's engine is measured against it."""
@@ -9,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+
+__all__ = ["ReferenceNet", "train_reference", "pgd_reference", "algorithm1_reference"]
 
 
 class ReferenceNet(nn.Module):

@@ -1,7 +1,7 @@
 """Fill the paper-profile synthetic store: the whole K=10 figure (2 p x 15 alphas x
 5 repeats), then the K=20 one.
 
-    python benchmarks/paper_runs.py INDEX COUNT
+    python scripts/paper_runs.py INDEX COUNT
 
 runs share INDEX of COUNT (start COUNT processes, one per core, with INDEX 0..COUNT-1).
 Every run is its own store entry, so a stopped job resumes where it was."""
