@@ -37,11 +37,12 @@ $(MATHJAX):
 	cd .mathjax-tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
 	mv .mathjax-tmp/package/es5 _static/mathjax && rm -rf .mathjax-tmp
 
-# Pages come from notebooks/pages.yml; each notebook picks its profile (paper if stored, else ci).
+# Pages come from the registry notebooks/pages.yml (which also writes _toc.yml); each notebook picks its profile (paper if stored, else ci).
 notebooks: setup
 	$(BIN)/python -m prelu_robust.run_notebook all --out executed
 
 html: setup mathjax
+	$(BIN)/python -m prelu_robust.pages
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
 # Several CPU-hours: the rerun scripts recompute runs of every kind from scratch.

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from IPython.display import Markdown, display
 
+from prelu_robust import paths
 from prelu_robust.reporting import markdown_table
 from prelu_robust.store import git_revision
 
@@ -60,6 +61,6 @@ machine = [["python", platform.python_version()], ["platform", platform.platform
 display(Markdown("## Software and machine\n\n" + markdown_table(["package", "version"], rows + machine)))
 
 # %%
-recorded = sorted(Path("benchmarks").glob("RESULTS*.md"))  # every benchmark's recorded output
+recorded = sorted(paths.REPORTS.glob("RESULTS*.md"))  # every benchmark's recorded output
 display(Markdown("\n\n".join(path.read_text() for path in recorded) if recorded
                  else "## Benchmarks\n\nNo benchmark results are recorded in this checkout yet."))

@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import torch
+from prelu_robust import paths
 from prelu_robust.reference import ReferenceNet, train_reference
 
-from prelu_robust.data.gmm import MixtureSpec, sample_mixture
+from prelu_robust.data.gmm import sample_mixture
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import derive_seed
 
@@ -28,9 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = synthetic.PROFILES["paper"]
-    s = cfg.run_settings(args.p, args.alpha_index, args.repeat)
-    spec = MixtureSpec(s["dim"], s["n_clusters"], s["n_positive"], s["alpha"])
-    seed = s["data_seed"]
+    run = synthetic.SyntheticRun(cfg, args.p, args.alpha_index, args.repeat)
+    s, spec, seed = run.settings(), cfg.mixture(run.alpha), run.data_seed
     train = sample_mixture(spec, s["n_train"], seed=derive_seed(seed, "train"))
     net = ReferenceNet(s["dim"], s["width"], s["p"], s["init_scale"], derive_seed(seed, "init"))
     CACHE.mkdir(exist_ok=True)

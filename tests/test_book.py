@@ -1,6 +1,7 @@
 """End to end: every page executes at the ci profile from scratch, and the book
 builds strictly from the executed notebooks. Minutes, not seconds."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from prelu_robust import pages
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -34,12 +37,17 @@ def built_book(tmp_path_factory):
     return book / "_build" / "html"
 
 
-def test_every_page_is_built(built_book):
+def test_every_page_of_the_registry_is_built(built_book):
     assert (built_book / "index.html").is_file()
-    for page in ("book/intro", "book/theory", "book/paper_vs_reproduction", "book/references",
-                 "executed/neuron_alignment", "executed/synthetic_gmm", "executed/synthetic_gmm_k20",
-                 "executed/mnist_parity", "executed/mnist_digits", "executed/reproducibility"):
+    for page in pages.load().files:
         assert (built_book / f"{page}.html").is_file(), page
+
+
+def test_the_driver_records_each_page_profile_from_its_results(built_book):
+    stats = json.loads((built_book.parents[1] / "executed" / "execution.json").read_text())
+    assert set(stats) == set(pages.load().notebook_pages())
+    for name in ("synthetic_gmm", "synthetic_gmm_k20", "mnist_parity", "mnist_digits"):
+        assert stats[name]["profile"] == "ci", name
 
 
 def test_figure_pages_state_their_profile_and_show_the_figure(built_book):
@@ -95,8 +103,9 @@ def test_a_page_removed_from_the_list_leaves_nothing_behind(tmp_path):
     out.mkdir()
     (out / "removed_page.ipynb").write_text("{}")
     (out / "execution.json").write_text('{"removed_page": {"seconds": 1}}')
-    pages = tmp_path / "pages.yml"
-    pages.write_text("reproducibility:\n  notebook: book/reproducibility.py\n")
-    stats = execute_all(out, pages_file=pages)
+    registry = tmp_path / "pages.yml"
+    registry.write_text("root: book/intro\nparts:\n  - caption: Reproduction\n    pages:\n"
+                        "      - name: reproducibility\n        notebook: book/reproducibility.py\n")
+    stats = execute_all(out, pages_file=registry)
     assert list(stats) == ["reproducibility"]
     assert sorted(p.name for p in out.glob("*.ipynb")) == ["reproducibility.ipynb"]

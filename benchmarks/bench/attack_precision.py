@@ -22,13 +22,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from prelu_robust import paths
+from prelu_robust.attacks import apgd
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import mnist
 from prelu_robust.store import ResultsStore
 
-HERE = Path(__file__).resolve().parent
 NEW_SETTINGS = ("product_dtype", "attack_product_dtype")  # which the float32 engine lacked
 OLD_ATTACK_BATCH = 1000  # and its attack batch, kept here so that only the precision differs
+
+
+class OldRun(mnist.MnistRun):
+    """A run as the float32 store keyed it: before the product-dtype settings existed,
+    with its attack batch."""
+
+    def settings(self) -> dict:
+        current = super().settings()
+        return {k: v for k, v in current.items() if k not in NEW_SETTINGS} | {"attack_batch": OLD_ATTACK_BATCH}
+
+    def model_settings(self) -> dict:
+        return {k: v for k, v in self.settings().items() if k not in mnist.ATTACK_SETTINGS}
 
 
 def main(old_root: str, n_class: int = 10) -> None:
@@ -40,26 +53,26 @@ def main(old_root: str, n_class: int = 10) -> None:
     x, y = data.x_test.to(device), data.y_test.to(device)
 
     rechecked = []  # the float32 re-attacks: apgd_ce calling itself without a product dtype
-    bf16_attack = mnist.apgd_ce
+    bf16_attack = apgd.apgd_ce
 
     def counting_apgd_ce(net, x, y, norm, eps, seed, batch_size, device, product_dtype=None):
         if product_dtype is None and eps > 0:
             rechecked.append(len(y))
         return bf16_attack(net, x, y, norm, eps, seed, batch_size, device, product_dtype)
 
-    mnist.apgd_ce = counting_apgd_ce
+    apgd.apgd_ce = counting_apgd_ce
     rows = []
     for p in config.powers:
-        settings = config.run_settings(p, 0)
-        old = {k: v for k, v in settings.items() if k not in NEW_SETTINGS} | {"attack_batch": OLD_ATTACK_BATCH}
-        stored = store.load(mnist.KIND, old)
+        settings = mnist.MnistRun(config, float(p), 0).settings()
+        old = OldRun(config, float(p), 0)
+        stored = store.load(mnist.KIND, old.settings())
         if stored is None:
             sys.exit(f"no float32 entry for p={p:g} in {old_root}: see this script's docstring")
         net, _ = mnist.trained_model(old, data, device, store, show_progress=False)
         seed = mnist.derive_seed(settings["run_seed"], "attack") % (2**31)
         rechecked.clear()
         start = time.process_time()
-        curve = mnist.robust_curve(net, x, y, settings["eps_grid"], seed, OLD_ATTACK_BATCH, device,
+        curve = apgd.apgd_curve(net, x, y, settings["eps_grid"], seed, OLD_ATTACK_BATCH, device,
                                    product_dtype=torch.bfloat16)
         table = None
         if settings["table1"]:
@@ -67,7 +80,7 @@ def main(old_root: str, n_class: int = 10) -> None:
             table = mnist.table1_accuracy(net, x[pick], y[pick], seed, OLD_ATTACK_BATCH, device,
                                           product_dtype=torch.bfloat16)
         seconds = time.process_time() - start
-        repeats = [store.load(mnist.KIND, {**old, "run_seed": config.run_settings(p, r)["run_seed"]})
+        repeats = [store.load(mnist.KIND, OldRun(config, float(p), r).settings())
                    for r in range(config.repeats)]
         spread = np.ptp([run["robust_accuracy"] for run in repeats], axis=0)
         gap = curve - stored["robust_accuracy"]

@@ -18,21 +18,22 @@ and compares the outcomes. Writes benchmarks/reports/RESULTS_MNIST.md (`make ben
 from __future__ import annotations
 
 import os
-import platform
 import time
-from pathlib import Path
+import dataclasses
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from prelu_robust import paths
+from prelu_robust.attacks import apgd_ce, apgd_curve
+from prelu_robust.device import cpu_description
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import mnist
 from prelu_robust.metrics import stable_rank
 from prelu_robust.train import PRODUCT_DTYPES
 
-HERE = Path(__file__).parent
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 ATTACK_POINTS = int(os.environ.get("BENCH_MNIST_POINTS", "1000"))
 TABLE1_POINTS = int(os.environ.get("BENCH_MNIST_TABLE1_POINTS", "300"))
@@ -102,7 +103,7 @@ def main() -> None:
     keep_freed_memory()  # for the reference-style loop and the library alike
     config = mnist.make_config("paper", n_class=10)
     data = mnist.load_data(config)
-    out = [f"# MNIST benchmark\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.processor() or platform.machine()}, "
+    out = [f"# MNIST benchmark\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu_description()}, "
            f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the start), torch {torch.__version__}, "
            f"{THREADS} thread(s); CPU seconds; glibc keeps freed memory for both sides. "
            "Written by `benchmarks/bench/bench_mnist.py`.\n"]
@@ -113,8 +114,8 @@ def main() -> None:
     train, test = TensorDataset(data.x_train, data.y_train), TensorDataset(data.x_test, data.y_test)
     ref_stats, ref_epoch = cpu_seconds(lambda: reference_epoch(ref_net, ref_opt, train, test,
                                                                torch.Generator().manual_seed(0)))
-    settings = dict(config.run_settings(3.0, 0), epochs=1)
-    (_, history), own_epoch = cpu_seconds(lambda: mnist.train_run(settings, data, torch.device("cpu"), False))
+    one_epoch = mnist.MnistRun(dataclasses.replace(config, epochs=1), 3.0, 0)
+    (_, history), own_epoch = cpu_seconds(lambda: mnist.train_run(one_epoch, data, torch.device("cpu"), False))
     out.append("## One epoch with its statistics (p=3, 50,000 training and 10,000 test images)\n")
     out.append("| | reference style | library | ratio |\n|---|---|---|---|")
     out.append(f"| CPU s | {ref_epoch:.2f} | {own_epoch:.2f} | {ref_epoch / own_epoch:.2f}x |")
@@ -127,8 +128,8 @@ def main() -> None:
                f"{stable_rank(h):.6f}.\n")
 
     # -- attacks on one model --
-    settings = dict(config.run_settings(3.0, 0), epochs=WARM_EPOCHS)
-    net, history = mnist.train_run(settings, data, torch.device("cpu"), False)
+    warm = mnist.MnistRun(dataclasses.replace(config, epochs=WARM_EPOCHS), 3.0, 0)
+    net, history = mnist.train_run(warm, data, torch.device("cpu"), False)
     for param in net.parameters():
         param.requires_grad_(False)
     ref_net = ReferenceMnistNet.holding(net)
@@ -136,9 +137,9 @@ def main() -> None:
     x, y = data.x_test[:ATTACK_POINTS], data.y_test[:ATTACK_POINTS]
     eps, seed, dev = np.asarray(config.eps_grid), 1234, torch.device("cpu")
     ref_curve, ref_s = cpu_seconds(lambda: np.array(
-        [float(mnist.apgd_ce(ref_net, x, y, "Linf", float(e), seed + i, 1000, dev).double().mean()) if e > 0 else
+        [float(apgd_ce(ref_net, x, y, "Linf", float(e), seed + i, 1000, dev).double().mean()) if e > 0 else
          float(_attack_all(ref_net, x, y, seed)) for i, e in enumerate(eps)]))
-    own_curve, own_s = cpu_seconds(lambda: mnist.robust_curve(net, x, y, eps, seed, 1000, dev, product_dtype=dtype))
+    own_curve, own_s = cpu_seconds(lambda: apgd_curve(net, x, y, eps, seed, 1000, dev, product_dtype=dtype))
     out.append(f"## Linf curve, 15 radii, {ATTACK_POINTS} test points, p=3 after {WARM_EPOCHS} epochs "
                f"(clean {history['test_accuracy'][-1]:.3f})\n")
     out.append("| | reference style (every radius, every point) | library (survivors) | ratio |\n|---|---|---|---|")
@@ -152,7 +153,7 @@ def main() -> None:
 
     xt, yt = x[:TABLE1_POINTS], y[:TABLE1_POINTS]
     ref_t1, ref_t1_s = cpu_seconds(lambda: np.array(
-        [float(mnist.apgd_ce(ref_net, xt, yt, norm, e, seed + 100 + i, 1000, dev).double().mean())
+        [float(apgd_ce(ref_net, xt, yt, norm, e, seed + 100 + i, 1000, dev).double().mean())
          for i, (norm, e) in enumerate(mnist.TABLE1)]))
     own_t1, own_t1_s = cpu_seconds(lambda: mnist.table1_accuracy(net, xt, yt, seed, 1000, dev, product_dtype=dtype))
     out.append(f"## Table 1, {TABLE1_POINTS} test points, same model\n")

@@ -11,27 +11,24 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-from prelu_robust.reference import ReferenceNet, algorithm1_reference, pgd_reference, train_reference
-
-from prelu_robust.attacks import L2Attack, robust_accuracy_curve, score_and_grad
-from prelu_robust.data.gmm import MixtureSpec, sample_mixture
-from prelu_robust.device import keep_freed_memory
+from prelu_robust import neurons, paths
+from prelu_robust.attacks import L2Attack
+from prelu_robust.data.gmm import sample_mixture
+from prelu_robust.device import cpu_description, keep_freed_memory
+from prelu_robust.engine import SpanEngine
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import derive_seed
-from prelu_robust.metrics import cosine_matrix, distance_to_ideal, neuron_contributions
+from prelu_robust.metrics import cosine_matrix, distance_to_ideal
 from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net
+from prelu_robust.reference import ReferenceNet, algorithm1_reference, pgd_reference, train_reference
+from prelu_robust.spaces import score_and_grad
 from prelu_robust.store import default_store
-from prelu_robust.subspace import NeuronSpan, SignExactSpan, merge_neurons, neuron_basis
 from prelu_robust.train import SGDConfig, train_sgd
 
-HERE = Path(__file__).parent
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 
 
@@ -47,9 +44,10 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     keep_freed_memory()  # for the reference loop and the engine alike
     cfg = synthetic.PROFILES["paper"]
-    s = cfg.run_settings(3.0, 0, 0)
-    spec = MixtureSpec(s["dim"], s["n_clusters"], s["n_positive"], s["alpha"])
-    seed = s["data_seed"]
+    run = synthetic.SyntheticRun(cfg, 3.0, 0, 0)
+    s = run.settings()
+    spec = cfg.mixture(run.alpha)
+    seed = run.data_seed
     train = sample_mixture(spec, s["n_train"], seed=derive_seed(seed, "train"))
     test = sample_mixture(spec, s["n_test"], seed=derive_seed(seed, "test"))
     init_seed, order_seed = derive_seed(seed, "init"), derive_seed(seed, "order")
@@ -69,8 +67,8 @@ def main() -> None:
                     schedule=s["schedule"], prune_tol=s["prune_tol"], product_dtype=s["product_dtype"]),
                     show_progress=False)
     t_engine_train = time.process_time() - t0
-    pruned = engine_net.subnet(torch.nonzero(neuron_contributions(engine_net.W.detach(), engine_net.v.detach())
-                                             >= 1e-6 * neuron_contributions(engine_net.W.detach(), engine_net.v.detach()).max()).squeeze(1))
+    pruned = engine_net.subnet(neurons.dominant(neurons.contributions(engine_net.W.detach(), engine_net.v.detach()),
+                                                s["prune_tol"]))
     t_pruned_epoch = timeit(lambda: train_sgd(pruned.subnet(torch.arange(pruned.width)), train.x, train.y, one_epoch,
                                               show_progress=False), 2)
     cached = paths.BENCH_CACHE / "ref_p3_a0_r0.pt"
@@ -91,13 +89,8 @@ def main() -> None:
         ref_model.v.copy_(model.v[0])
     x, y = test.x, test.y
     t_ref_pgd = timeit(lambda: pgd_reference(ref_model, x, y, 0.9, 1, 0.1), 2)
-    contributions = neuron_contributions(model.W.detach(), model.v.detach())
-    surrogate = merge_neurons(model.subnet(torch.nonzero(contributions >= 1e-3 * contributions.max()).squeeze(1)), 1e-3)
-    basis = neuron_basis(surrogate, rank_tol=1e-3, extra=spec.centers()).vectors
-    step_space = NeuronSpan(surrogate, basis)
-    verdicts = SignExactSpan(model, basis, tol=s["prune_tol"])
-    t_eng_pgd = timeit(lambda: robust_accuracy_curve(model, x, y, [0.9], L2Attack(steps=100), space=step_space,
-                                                     exact_space=verdicts, chunk_size=20000), 1) / 100
+    engine = SpanEngine.build(model, surrogate_tol=s["surrogate_tol"], prune_tol=s["prune_tol"], extra=spec.centers())
+    t_eng_pgd = timeit(lambda: engine.robust_accuracy_curve(x, y, [0.9], L2Attack(steps=100), seed=0), 1) / 100
 
     def ideal(z):
         return ideal_classifier(z, spec, 3.0)
@@ -105,10 +98,8 @@ def main() -> None:
     small = train.x[:2000]
     t_ref_ascent = timeit(lambda: algorithm1_reference(ref_model, ideal, small, 1, 1000, 2, 0.01, 0), 1) / 2
     ideal_as_net = ideal_net(spec, 3.0)
-    ideal_space = NeuronSpan(ideal_as_net, basis)
-    t_eng_ascent = timeit(lambda: distance_to_ideal(score_and_grad(model), score_and_grad(ideal_as_net), small,
-                                                    n_batches=1, batch_size=1000, steps=200, spaces=(step_space, ideal_space),
-                                                    exact_net_space=verdicts.dominant), 1) / 200
+    t_eng_ascent = timeit(lambda: engine.distance_to(ideal_as_net, small, n_batches=1, batch_size=1000, steps=200,
+                                                     step_size=0.01, seed=0), 1) / 200
 
     rows += [["training epoch (20,000 points, batch 100)", t_ref_epoch, t_eng_epoch, t_ref_epoch / t_eng_epoch],
              [f"training epoch after pruning ({pruned.width} neurons)", t_ref_epoch, t_pruned_epoch,
@@ -124,7 +115,7 @@ def main() -> None:
     engine_run = json.loads((entry / "meta.json").read_text())["cpu_s"] if (entry / "meta.json").is_file() else None
 
     out.append("# Benchmark: reference algorithm versus engine (Section 5.1, paper size)\n")
-    out.append(f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+    out.append(f"Machine: {cpu_description()}, torch {torch.__version__}, "
                f"{THREADS} torch thread(s); {time.strftime('%Y-%m-%d %H:%M %Z')}. CPU seconds (process time); "
                "glibc keeps freed memory (`device.keep_freed_memory`) for both sides. The engine's training "
                f"products run in {s['product_dtype'] or 'the data dtype'}.\n")
@@ -149,25 +140,22 @@ def main() -> None:
         rows = []
         engine_name = f"engine (adaptive, pruned, {s['product_dtype']} products)"
         for name, net in (("reference (autograd SGD, 401 epochs)", reference_net), (engine_name, engine_net)):
-            c = neuron_contributions(net.W.detach(), net.v.detach())
-            top = torch.argsort(c, descending=True)[:20]
+            c = neurons.contributions(net.W.detach(), net.v.detach())
+            top = neurons.largest(net.W.detach(), net.v.detach(), 20)
             cos = cosine_matrix(net.W.detach()[top], spec.centers()).max(dim=1).values
             with torch.no_grad():
                 margin = test.y * net(test.x)
             rows.append([name, math.exp(float(torch.logsumexp(-train.y * net(train.x).detach(), 0)) - math.log(len(train.y))),
-                         int((c >= 1e-3 * c.max()).sum()), float(cos[:10].min()), float(margin.min())])
+                         len(neurons.dominant(c, 1e-3)), float(cos[:10].min()), float(margin.min())])
         out.append("| model | final train loss | neurons >= 1e-3 of max | min cosine of top-10 neurons to a centre | min test margin |")
         out.append("|---|---|---|---|---|")
         out += [f"| {r[0]} | {r[1]:.3e} | {r[2]} | {r[3]:.4f} | {r[4]:.4f} |" for r in rows]
         eps = [0.75, 0.857, 0.964, 1.071]
         curves = {}
         for name, net in (("reference model", reference_net), ("engine model", engine_net)):
-            c = neuron_contributions(net.W.detach(), net.v.detach())
-            sur = merge_neurons(net.subnet(torch.nonzero(c >= 1e-3 * c.max()).squeeze(1)), 1e-3)
-            b = neuron_basis(sur, rank_tol=1e-3, extra=spec.centers()).vectors
-            curves[name] = robust_accuracy_curve(net, x, y, eps, L2Attack(steps=2000), space=NeuronSpan(sur, b),
-                                                 exact_space=SignExactSpan(net, b, tol=s["prune_tol"]),
-                                                 chunk_size=20000)
+            curves[name] = SpanEngine.build(net, surrogate_tol=s["surrogate_tol"], prune_tol=s["prune_tol"],
+                                            extra=spec.centers()).robust_accuracy_curve(x, y, eps, L2Attack(steps=2000),
+                                                                                        seed=0)
         out.append("\nRobust accuracy, reference attack (2000 steps), all 20,000 test points:\n")
         out.append("| eps | " + " | ".join(f"{e:.3f}" for e in eps) + " |\n|---|" + "---|" * len(eps))
         out += [f"| {k} | " + " | ".join(f"{float(v):.4f}" for v in c) + " |" for k, c in curves.items()]
@@ -176,8 +164,7 @@ def main() -> None:
         # attack implementations on the same model: full-space autograd PGD versus the span engine
         sub_x, sub_y = x[:300], y[:300]
         ref_kept = pgd_reference(ref_model, sub_x, sub_y, 0.964, 2000, 0.1).double().mean()
-        eng_kept = robust_accuracy_curve(model, sub_x, sub_y, [0.964], L2Attack(steps=2000), space=step_space,
-                                         exact_space=verdicts)[0]
+        eng_kept = engine.robust_accuracy_curve(sub_x, sub_y, [0.964], L2Attack(steps=2000), seed=0)[0]
         out.append(f"\nSame model, same 300 points, eps=0.964, 2000 steps: reference full-space PGD "
                    f"{float(ref_kept):.4f}, engine {float(eng_kept):.4f}.")
         d_ref = algorithm1_reference(reference_net, ideal, small, 1, 200, 300, 0.01, 0)

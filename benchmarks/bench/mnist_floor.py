@@ -20,17 +20,16 @@ bookkeeping and the stable rank's Gram matrix are left out, so the bound is low)
 
 from __future__ import annotations
 
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from prelu_robust import paths
+from prelu_robust.device import cpu_description
 from prelu_robust.experiments import mnist
 from prelu_robust.store import default_store
 
-HERE = Path(__file__).parent
 IN, WIDTH = 784, 500
 APGD_ITERATIONS = 100
 RESTARTS = {"Linf": 1, "L2": 1, "L1": 5}
@@ -82,7 +81,7 @@ def main() -> None:
         models = 0
         for p in config.powers:
             for repeat in range(config.repeats):
-                stored = store.load(mnist.KIND, config.run_settings(p, repeat))
+                stored = store.load(mnist.KIND, mnist.MnistRun(config, float(p), repeat).settings())
                 if stored is None:
                     raise SystemExit(f"{label}: p={p:g} repeat {repeat} is not in the store; run "
                                      "scripts/paper_mnist.py first")
@@ -98,7 +97,7 @@ def main() -> None:
         rows.append(f"| {label} | {models} | {train / 1e12:.0f} | {curve / 1e12:.0f} | {table / 1e12:.0f} | "
                     f"{total / 1e12:.0f} | {total / gflops / 1e9 / 60:.0f} | {total / bf16_gflops / 1e9 / 60:.0f} |")
     out = ["# A lower bound on the MNIST pages' cost on this machine\n",
-           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}, one torch thread "
+           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, one torch thread "
            f"(`benchmarks/bench/mnist_floor.py`). Fastest measured single-thread rate on the workload's matrix "
            f"products: **{gflops:.0f} GFLOP/s** in float32, **{bf16_gflops:.0f}** in bfloat16. Only the products the issue's fixed workload cannot avoid "
            "are counted (see the script's docstring), at that rate with no other work: a bound from below.\n",

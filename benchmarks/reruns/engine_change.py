@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from prelu_robust import paths
 from prelu_robust.experiments import synthetic
 from prelu_robust.store import ResultsStore, default_store
 
-HERE = Path(__file__).parent
 CLUSTERS = {"K = 10, K1 = 6": {}, "K = 20, K1 = 8": {"n_clusters": 20, "n_positive": 8}}
 
 
@@ -48,7 +48,7 @@ def compare(config: synthetic.SyntheticConfig, old: ResultsStore, new: ResultsSt
         same_directions, active_gap, accuracy_gap, cosine_gap, curve_gap, missing = 0, 0, 0.0, 0.0, {}, 0
         for ai in range(A):
             for r in range(R):
-                settings = config.run_settings(p, ai, r)
+                settings = synthetic.SyntheticRun(config, float(p), ai, r).settings()
                 old_settings = {k: v for k, v in settings.items() if k not in dropped}
                 pair = old.load(synthetic.KIND, old_settings), new.load(synthetic.KIND, settings)
                 if pair[0] is None or pair[1] is None:

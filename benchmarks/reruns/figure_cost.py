@@ -7,11 +7,10 @@ store (each entry records its CPU time and machine). Writes benchmarks/reports/R
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
+from prelu_robust import paths
 from prelu_robust.experiments import synthetic
 
-HERE = Path(__file__).parent
 TARGET_CPU_H = 1.0
 REFERENCE_CPU_H = 500.0  # the reference code at paper scale on this machine (issue #3, per-unit x count)
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from prelu_robust import paths
 from prelu_robust.experiments import mnist
 from prelu_robust.store import ResultsStore, default_store
 
-HERE = Path(__file__).resolve().parent
 PAGES = {"parity": {"n_class": 2, "table1": False}, "ten classes": {"n_class": 10}}
 FIELDS = ("test_accuracy", "stable_rank", "robust_accuracy", "table1")
 DROPPED, CHANGED = ("product_dtype", "attack_product_dtype"), {"attack_batch": 1000}  # the float32 engine's keys
@@ -34,7 +34,7 @@ def runs(store: ResultsStore, config: mnist.MnistConfig, p: float, old: bool) ->
     """Field -> (repeats, ...) array; the per-epoch fields at their last epoch."""
     loaded = []
     for repeat in range(config.repeats):
-        settings = config.run_settings(p, repeat)
+        settings = mnist.MnistRun(config, float(p), repeat).settings()
         if old:
             settings = {k: v for k, v in settings.items() if k not in DROPPED} | CHANGED
         arrays = store.load(mnist.KIND, settings)

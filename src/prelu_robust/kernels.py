@@ -1,13 +1,10 @@
 """Fused CPU loops for the bf16 training step, compiled by numba.
 
-A full-width step at paper size (batch 100, width 2000, D = 1000) spends ~2.2 ms in
-its two bf16 matrix products and, in plain torch, ~2 ms more in five passes over
-the (2000, 1000) weights (scale, add the gradient, convert the product to float32,
-convert ``W`` to bf16, take the row norms) and ~0.5 ms in a dozen passes over the
-(100, 2000) pre-activations. The loops below do each group in one pass, a row at a
-time while it sits in L1. Medians of paper-size steps, old and new in alternating
-processes: p = 3, 5.5-5.8 -> 3.0-4.1 ms; p = 1, 4.2-5.9 -> 3.1-4.3 ms (the host's
-speed varies by a third from one minute to the next).
+Besides its two bf16 matrix products, a training step in plain torch makes five
+passes over the (width, D) weights (scale, add the gradient, convert the product to
+float32, convert ``W`` to bf16, take the row norms) and a dozen over the (batch, width)
+pre-activations. The loops below do each group in one pass, a row at a time while it
+sits in L1 (measured in ``benchmarks/reports/RESULTS.md``).
 
 bf16 numbers are handled as their bit patterns (uint16, the upper half of a
 float32): widening is a shift, narrowing rounds to nearest even as ``Tensor.to``
@@ -24,6 +21,8 @@ try:
     import numba
 except ImportError:  # pragma: no cover - numba is a dependency; the torch path still works
     numba = None
+
+__all__ = ["available", "update_rows", "forward_scores", "backward_terms"]
 
 Tensor = torch.Tensor
 _FASTMATH = {"reassoc", "nsz", "contract"}  # vectorised sums and fused multiply-adds; no finite-math

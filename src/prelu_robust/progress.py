@@ -11,6 +11,8 @@ from typing import TypeVar
 
 from tqdm.auto import tqdm
 
+__all__ = ["progress"]
+
 T = TypeVar("T")
 
 

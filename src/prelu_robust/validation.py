@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+__all__ = ["ParameterError", "require", "require_choice", "reject_unknown"]
+
 
 class ParameterError(ValueError):
     """A setting is unknown, out of range or inconsistent with another one."""

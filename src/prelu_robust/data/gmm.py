@@ -13,6 +13,8 @@ import torch
 
 from ..validation import require
 
+__all__ = ["MixtureSpec", "Samples", "sample_mixture"]
+
 
 @dataclass(frozen=True)
 class MixtureSpec:

@@ -21,6 +21,8 @@ from torchvision.datasets import MNIST
 from .. import paths
 from ..validation import require_choice
 
+__all__ = ["FILES", "SPLITS", "N_CLASSES", "DatasetMissingError", "ImageSplit", "data_root", "load_mnist"]
+
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 SPLITS = ("paper", "official")
