@@ -93,7 +93,7 @@ def test_robust_accuracy_is_at_most_clean_and_monotone(tiny_results):
 def test_same_seed_same_numbers(tiny_results, tmp_path):
     cfg, store, r = tiny_results
     again = mnist.run(cfg, "ci", store=store, device="cpu", show_progress=False)
-    assert again.runs_computed == 0
+    assert again.cost.computed == 0
     fresh = mnist.run(cfg, "ci", store=ResultsStore(tmp_path), device="cpu", show_progress=False)
     assert np.array_equal(fresh.robust_accuracy, r.robust_accuracy)
     assert np.array_equal(fresh.test_accuracy, r.test_accuracy)
@@ -123,7 +123,7 @@ def test_shards_fill_the_store_for_one_run(tiny_results, tmp_path):
              for i in range(2)]
     assert [c.computed for c in costs] == [1, 1]
     merged = mnist.run(cfg, "ci", store=store, device="cpu", show_progress=False)
-    assert merged.runs_computed == 0 and np.array_equal(merged.robust_accuracy, r.robust_accuracy)
+    assert merged.cost.computed == 0 and np.array_equal(merged.robust_accuracy, r.robust_accuracy)
     with pytest.raises(ParameterError, match="shard"):
         mnist.compute_share(cfg, "ci", shard=(2, 2), store=store)
 
@@ -133,7 +133,7 @@ def test_changing_only_the_attack_reuses_the_trained_model(tiny_results):
     models = sorted((store.root / mnist.MODEL_KIND).iterdir())
     other = dataclasses.replace(cfg, eps_grid=(0.0, 0.03), attack_points=50)
     again = mnist.run(other, "ci", store=store, device="cpu", show_progress=False)
-    assert again.runs_computed == 2 and sorted((store.root / mnist.MODEL_KIND).iterdir()) == models
+    assert again.cost.computed == 2 and sorted((store.root / mnist.MODEL_KIND).iterdir()) == models
     assert np.array_equal(again.test_accuracy, r.test_accuracy)
 
 

@@ -40,10 +40,10 @@ def test_runs_are_stored_resumed_and_deterministic(tmp_path):
     config = synthetic.make_config("ci", **TINY)
     store = ResultsStore(tmp_path / "a")
     first = synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
-    assert first.runs_computed == first.runs_total == 8
+    assert first.cost.computed == first.cost.total == 8
     assert first.robust_reference.shape == (2, 2, 3) and first.distance.shape == (2, 2, 2)
     again = synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
-    assert again.runs_computed == 0
+    assert again.cost.computed == 0
     assert synthetic.is_complete(config, store)
     fresh = synthetic.run(config, "ci", store=ResultsStore(tmp_path / "b"), device="cpu", show_progress=False)
     for name in ("distance", "robust_reference", "robust_strong", "contributions", "cosines"):
@@ -57,7 +57,7 @@ def test_a_changed_setting_recomputes_only_what_it_affects(tmp_path):
     # attack settings only enter the runs at the first alpha
     changed = synthetic.make_config("ci", **{**TINY, "attack_steps": 21})
     result = synthetic.run(changed, "ci", store=store, device="cpu", show_progress=False)
-    assert result.runs_computed == 4
+    assert result.cost.computed == 4
 
 
 def test_auto_profile_uses_paper_results_only_when_complete(tmp_path):
@@ -81,7 +81,7 @@ def test_shards_fill_the_store_and_record_their_cost(tmp_path):
              for i in range(3)]
     assert [c.computed for c in costs] == [3, 3, 2]  # 8 runs, each computed once
     merged = synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
-    assert merged.runs_computed == 0
+    assert merged.cost.computed == 0
     single = synthetic.run(config, "ci", store=ResultsStore(tmp_path / "one"), device="cpu", show_progress=False)
     assert np.array_equal(merged.robust_reference, single.robust_reference)
     recorded = synthetic.stored_costs(config, store)

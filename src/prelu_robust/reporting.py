@@ -30,7 +30,7 @@ PAGE_METADATA = "prelu_robust"
 def page_metadata(r: SyntheticResults | MnistResults) -> dict[str, Any]:
     """What a page's results say about how it was produced, for its banner's output
     metadata: ``display(Markdown(banner), metadata=page_metadata(results))``."""
-    return {PAGE_METADATA: {"profile": r.profile, "runs_total": r.runs_total, "runs_computed": r.runs_computed}}
+    return {PAGE_METADATA: {"profile": r.profile, "runs_total": r.cost.total, "runs_computed": r.cost.computed}}
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -61,7 +61,7 @@ def _overrides(config: Any, profile: str, profiles: Mapping[str, Any]) -> str:
 def profile_banner(r: SyntheticResults) -> str:
     """A note stating the profile, the key settings and the compute time."""
     c = r.config
-    loaded = r.runs_total - r.runs_computed
+    loaded = r.cost.total - r.cost.computed
     return (
         f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, synthetic.PROFILES)}\n"
         f":class: {'tip' if r.profile == 'paper' else 'warning'}\n"
@@ -74,10 +74,10 @@ def profile_banner(r: SyntheticResults) -> str:
         f"attack: {c.attack_steps} steps of {c.attack_step_size:g} on {c.attack_points} test points, "
         f"strong attack {c.strong_restarts} restarts; Algorithm 1: {c.dist_batches} x {c.dist_batch_size} points, "
         f"{c.dist_steps} steps of {c.dist_step_size:g}.\n\n"
-        f"Compute: {_duration(r.wall_s)} wall, {_duration(r.cpu_s)} CPU over {r.runs_total} runs "
-        f"({r.runs_computed} computed for this page, {loaded} loaded from the results store)"
-        + (f"; computed at git {r.provenance.get('git_revision')} on {r.provenance.get('date')}."
-           if r.provenance.get("git_revision") else ".")
+        f"Compute: {_duration(r.cost.wall_s)} wall, {_duration(r.cost.cpu_s)} CPU over {r.cost.total} runs "
+        f"({r.cost.computed} computed for this page, {loaded} loaded from the results store)"
+        + (f"; computed at git {r.cost.provenance.get('git_revision')} on {r.cost.provenance.get('date')}."
+           if r.cost.provenance.get("git_revision") else ".")
         + ("\n\nThe ci profile is a scaled-down smoke run: read its numbers as a check "
            "that the pipeline works, not as the paper's figure." if r.profile != "paper" else "")
         + "\n```"
@@ -181,8 +181,8 @@ def mnist_banner(r: MnistResults) -> str:
         f"verdicts in float32) on {attacked} test points at "
         f"{len(c.eps_grid)} Linf radii" + (f", and Table 1 on {min(c.table1_points or attacked, attacked)} points"
                                             if c.table1 else "") + ".\n\n"
-        f"Compute: {_duration(r.wall_s)} wall, {_duration(r.cpu_s)} CPU over {r.runs_total} runs "
-        f"({r.runs_computed} computed for this page, {r.runs_total - r.runs_computed} loaded from the store). "
+        f"Compute: {_duration(r.cost.wall_s)} wall, {_duration(r.cost.cpu_s)} CPU over {r.cost.total} runs "
+        f"({r.cost.computed} computed for this page, {r.cost.total - r.cost.computed} loaded from the store). "
         f"From scratch: training {_duration(float(r.train_seconds.sum()))}, "
         f"attacks {_duration(float(r.attack_seconds.sum()))} (wall, summed over runs)."
         + ("\n\nThe ci profile is a scaled-down smoke run (a subset of the data, few epochs): read its "

@@ -16,7 +16,7 @@ from ..store import ResultsStore
 from ..validation import reject_unknown, require, require_choice
 
 __all__ = ["PROFILES", "RUNNER_PARAMETERS", "grid", "build_config", "resolve_profile", "notebook_overrides",
-           "derive_seed", "Run", "SweepCost", "sweep", "shard_of"]
+           "derive_seed", "PowerRun", "Run", "SweepCost", "sweep", "all_stored", "shard_of"]
 
 C = TypeVar("C")
 R = TypeVar("R", bound="Run")
@@ -81,14 +81,36 @@ def derive_seed(*parts: Any) -> int:
 
 @dataclass
 class SweepCost:
-    """What a sweep's runs cost, as their store entries record it, and where the
-    last one was computed."""
+    """What a sweep's runs cost, as their store entries record it (``wall_s``, ``cpu_s``),
+    how many there are (``total``) and were computed now (``computed``), and where the
+    last one was computed (``provenance``)."""
 
     wall_s: float = 0.0
     cpu_s: float = 0.0
     computed: int = 0
     total: int = 0
     provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PowerRun:
+    """A run of an experiment at one exponent ``p`` of its ``config.powers``."""
+
+    config: Any
+    p: float
+
+    @property
+    def power_index(self) -> int:
+        return self.config.powers.index(self.p)
+
+    def config_settings(self, *spanning: str) -> dict[str, Any]:
+        """The config's fields less those that span the runs (grids, repeats, the seed,
+        which enters through a derived seed), with this run's ``p``."""
+        settings = dataclasses.asdict(self.config)
+        for name in spanning:
+            settings.pop(name)
+        settings["p"] = float(self.p)
+        return settings
 
 
 class Run(Protocol):
@@ -109,6 +131,11 @@ def sweep(store: ResultsStore, kind: str, runs: Sequence[R], compute: Callable[[
         cost.total += 1
         cost.provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
         yield run, arrays
+
+
+def all_stored(store: ResultsStore, kind: str, runs: Sequence[Run]) -> bool:
+    """Whether every run is in the store."""
+    return all(store.has(kind, run.settings()) for run in runs)
 
 
 def shard_of(runs: Sequence[R], shard: tuple[int, int]) -> Sequence[R]:

@@ -8,7 +8,6 @@ every radius and for Table 1. Each run is one store entry.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from ..models import PReLUNet
 from ..store import ResultsStore, default_store
 from ..train import PRODUCT_DTYPES, AdamConfig, train_adam
 from ..validation import require, require_choice
-from .common import SweepCost, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
+from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "MODEL_KIND", "TABLE1", "MnistConfig", "MnistRun", "PROFILES", "make_config", "resolve_profile",
            "load_data", "train_run", "trained_model", "table1_points", "table1_accuracy", "compute_run",
@@ -91,28 +90,19 @@ class MnistConfig:
 
 
 @dataclass(frozen=True)
-class MnistRun:
+class MnistRun(PowerRun):
     """One run of the page: train a net of exponent ``p`` (repeat ``repeat``), attack it."""
 
     config: MnistConfig
-    p: float
     repeat: int
 
     @property
     def run_seed(self) -> int:
         return derive_seed(self.config.seed, "mnist", self.repeat)
 
-    @property
-    def power_index(self) -> int:
-        return self.config.powers.index(self.p)
-
     def settings(self) -> dict[str, Any]:
         """Exactly the settings that determine the run: its store key."""
-        settings = dataclasses.asdict(self.config)
-        for name in ("powers", "repeats", "correlation_points", "seed"):
-            settings.pop(name)
-        settings.update(p=float(self.p), run_seed=self.run_seed)
-        return settings
+        return {**self.config_settings("powers", "repeats", "correlation_points", "seed"), "run_seed": self.run_seed}
 
     def model_settings(self) -> dict[str, Any]:
         """The settings that determine the trained model: the key of the model cache."""
@@ -248,11 +238,7 @@ class MnistResults:
     correlation: np.ndarray
     train_seconds: np.ndarray
     attack_seconds: np.ndarray
-    wall_s: float = 0.0
-    cpu_s: float = 0.0
-    runs_computed: int = 0
-    runs_total: int = 0
-    provenance: dict[str, Any] = field(default_factory=dict)
+    cost: SweepCost = field(default_factory=SweepCost)  # what the runs cost, and where they were computed
 
 
 def correlation_image(x: torch.Tensor, digits: torch.Tensor, size: int = 500) -> np.ndarray:
@@ -271,8 +257,7 @@ def correlation_image(x: torch.Tensor, digits: torch.Tensor, size: int = 500) ->
 
 def is_complete(config: MnistConfig, store: ResultsStore | None = None) -> bool:
     """Whether every run of ``config`` is stored."""
-    store = store or default_store("paper")
-    return all(store.has(KIND, one.settings()) for one in config.runs())
+    return all_stored(store or default_store("paper"), KIND, config.runs())
 
 
 def compute_share(config: MnistConfig, profile: str = "custom", *, shard: tuple[int, int] = (0, 1),
@@ -308,9 +293,7 @@ def run(config: MnistConfig, profile: str = "custom", *, store: ResultsStore | N
     full = load_mnist(config.split, 10, data_root)  # digits for sorting the correlation panel
     m = min(config.correlation_points, len(data.y_train))
     correlation = correlation_image(data.x_train[:m], full.y_train[:m])
-    return MnistResults(config, profile, table1=table1, correlation=correlation, wall_s=cost.wall_s,
-                        cpu_s=cost.cpu_s, runs_computed=cost.computed, runs_total=cost.total,
-                        provenance=cost.provenance, **stacked)
+    return MnistResults(config, profile, table1=table1, correlation=correlation, cost=cost, **stacked)
 
 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, MnistConfig]:

@@ -8,7 +8,6 @@ its own store entry, so an interrupted sweep resumes where it stopped.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,7 @@ from ..spaces import NeuronSpan
 from ..store import ResultsStore, default_store
 from ..train import LOSSES, PRODUCT_DTYPES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice
-from .common import SweepCost, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
+from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "compute_run",
            "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
@@ -113,12 +112,11 @@ class SyntheticConfig:
 
 
 @dataclass(frozen=True)
-class SyntheticRun:
+class SyntheticRun(PowerRun):
     """One run of the figure: train at noise level ``alphas[alpha_index]``, repeat
     ``repeat``, exponent ``p``; the models of the first alpha are attacked."""
 
     config: SyntheticConfig
-    p: float
     alpha_index: int
     repeat: int
 
@@ -139,19 +137,13 @@ class SyntheticRun:
     def data_seed(self) -> int:
         return derive_seed(self.config.seed, "data", self.alpha_index, self.repeat)
 
-    @property
-    def power_index(self) -> int:
-        return self.config.powers.index(self.p)
-
     def settings(self) -> dict[str, Any]:
         """Exactly the settings that determine the run: its store key."""
-        settings = dataclasses.asdict(self.config)
-        for name in ("alphas", "powers", "repeats", "seed"):
-            settings.pop(name)
+        settings = self.config_settings("alphas", "powers", "repeats", "seed")
         if not self.attacked:
             for name in ("eps_grid", "attack_points", "attack_steps", "attack_step_size", "strong_restarts"):
                 settings.pop(name)
-        settings.update(p=float(self.p), alpha=self.alpha, attacked=self.attacked, attack_ideal=self.attack_ideal,
+        settings.update(alpha=self.alpha, attacked=self.attacked, attack_ideal=self.attack_ideal,
                         data_seed=self.data_seed)
         return settings
 
@@ -252,17 +244,12 @@ class SyntheticResults:
     robust_reference: np.ndarray
     robust_strong: np.ndarray
     robust_ideal: np.ndarray
-    wall_s: float = 0.0
-    cpu_s: float = 0.0
-    runs_computed: int = 0
-    runs_total: int = 0
-    provenance: dict[str, Any] = field(default_factory=dict)
+    cost: SweepCost = field(default_factory=SweepCost)  # what the runs cost, and where they were computed
 
 
 def is_complete(config: SyntheticConfig, store: ResultsStore | None = None) -> bool:
     """Whether every run of ``config`` is stored."""
-    store = store or default_store("paper")
-    return all(store.has(KIND, run.settings()) for run in config.runs())
+    return all_stored(store or default_store("paper"), KIND, config.runs())
 
 
 def compute_share(config: SyntheticConfig, profile: str = "custom", *, shard: tuple[int, int] = (0, 1),
@@ -303,8 +290,7 @@ def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore
                 contributions[pi], cosines[pi] = arrays["contributions"], arrays["cosines"]
                 robust_ideal[pi] = arrays["robust_ideal"]
     return SyntheticResults(config, profile, distance, accuracy, loss, contributions, cosines, robust_ref,
-                            robust_strong, robust_ideal, cost.wall_s, cost.cpu_s, cost.computed, cost.total,
-                            cost.provenance)
+                            robust_strong, robust_ideal, cost)
 
 
 def stored_costs(config: SyntheticConfig, store: ResultsStore | None = None) -> dict[tuple[float, bool], list[float]]:
