@@ -54,6 +54,7 @@ benchmark: setup
 	$(BIN)/python benchmarks/reruns/figure_rerun.py 20
 	$(BIN)/python benchmarks/reruns/mnist_rerun.py 2
 	$(BIN)/python benchmarks/reruns/mnist_rerun.py 10
+	$(BIN)/python benchmarks/reruns/alignment_rerun.py
 	$(BIN)/python benchmarks/bench/mnist_floor.py
 
 clean:
