@@ -43,6 +43,10 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     return "\n".join(lines)
 
 
+def _cpu_hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} CPU-h" if seconds >= 36 else f"{seconds:.0f} CPU-s"
+
+
 def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -248,7 +252,7 @@ def write_rerun_report(file: str, title: str, method: str, header: str, rows: li
     out = [f"# {title}\n",
            f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, one torch thread, git {git_revision()}. "
            f"{method}\n", header, "|" + "---|" * (header.count("|") - 1), *rows,
-           f"\n{projected_label}: **{projected_cpu_s / 3600:.2f} CPU-h** (target {target_cpu_h:g} CPU-h).\n"]
+           f"\n{projected_label}: **{_cpu_hours(projected_cpu_s)}** (target {target_cpu_h:g} CPU-h).\n"]
     text = "\n".join(out)
     (paths.REPORTS / file).write_text(text)
     return text
