@@ -76,8 +76,8 @@ def keep_freed_memory() -> bool:
 
     By default every array above 128 KiB is a fresh ``mmap``, returned to the OS
     when freed, so each training or attack step page-faults its temporaries
-    again, which costs about as much as the matrix product that fills it (measured
-    in ``benchmarks/reports/RESULTS.md``'s history). Allocations up to 32 MiB
+    again, which costs about as much as the matrix product that fills it (the README's
+    engine section gives the measured gain). Allocations up to 32 MiB
     now come from the heap, and up to 1 GiB of freed heap is kept. The
     arithmetic is unchanged (results are bit-identical); the process keeps its
     peak memory. Returns whether the settings were applied.

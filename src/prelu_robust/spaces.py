@@ -57,8 +57,8 @@ def score_and_grad(classifier: Callable[[Tensor], Tensor]) -> ScoreGrad:
 
 
 #: Numbers per (rows, r) array of a block of points stepped together: 2^18 float32 is
-#: 1 MiB, about a core's L2 cache, so a block's arrays stay in cache (measured in
-#: benchmarks/reports/RESULTS.md's history: commit b10a568).
+#: 1 MiB, about a core's L2 cache, so a block's arrays stay in cache (the gain is
+#: measured in the message of commit b10a568).
 STEP_BLOCK = 2**18
 
 
