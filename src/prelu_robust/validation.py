@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["ParameterError", "require", "require_choice", "reject_unknown"]
+__all__ = ["ParameterError", "require", "require_choice", "require_counts", "require_powers", "reject_unknown"]
 
 
 class ParameterError(ValueError):
@@ -31,6 +31,18 @@ def require_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
     if value not in allowed:
         listed = ", ".join(repr(a) for a in allowed)
         raise ParameterError(f"unknown {name}={value!r}: choose one of {listed}.")
+
+
+def require_counts(config: Any, *names: str) -> None:
+    """Raise unless each named attribute of ``config`` is an integer >= 1."""
+    for name in names:
+        value = getattr(config, name)
+        require(isinstance(value, int) and value >= 1, name, value, "an integer >= 1")
+
+
+def require_powers(powers: Any) -> None:
+    """Raise unless ``powers`` is a non-empty list of exponents p >= 1."""
+    require(len(powers) >= 1 and all(p >= 1 for p in powers), "powers", powers, "a non-empty list of exponents p >= 1")
 
 
 def reject_unknown(kind: str, given: Iterable[str], known: Iterable[str]) -> None:

@@ -25,7 +25,7 @@ from ..device import num_threads
 from ..models import PReLUNet
 from ..store import ResultsStore, default_store
 from ..train import SGDConfig, train_sgd
-from ..validation import require
+from ..validation import require, require_counts, require_powers
 from .common import build_config, derive_seed
 
 __all__ = ["KIND", "AlignmentConfig", "AlignmentRun", "PROFILES", "make_config", "alignment_objective",
@@ -56,11 +56,9 @@ class AlignmentConfig:
     def __post_init__(self) -> None:
         self.mixture()
         require(self.dim == 3, "dim", self.dim, "3 (the figure draws the unit sphere of R^3)")
-        for name in ("n", "width", "steps", "n_snapshots"):
-            require(getattr(self, name) >= 1, name, getattr(self, name), "an integer >= 1")
+        require_counts(self, "n", "width", "steps", "n_snapshots")
         require(self.init_scale > 0 and self.lr > 0, "init_scale/lr", (self.init_scale, self.lr), "numbers > 0")
-        require(len(self.powers) >= 1 and all(p >= 1 for p in self.powers), "powers", self.powers,
-                "a non-empty list of exponents p >= 1")
+        require_powers(self.powers)
 
     def mixture(self) -> MixtureSpec:
         return MixtureSpec(self.dim, self.n_clusters, self.n_positive, self.alpha)

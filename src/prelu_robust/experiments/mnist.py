@@ -23,7 +23,7 @@ from ..metrics import classifier_statistics, gram_stable_rank
 from ..models import PReLUNet
 from ..store import ResultsStore, default_store
 from ..train import PRODUCT_DTYPES, AdamConfig, train_adam
-from ..validation import require, require_choice
+from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "MODEL_KIND", "TABLE1", "MnistConfig", "MnistRun", "PROFILES", "make_config", "resolve_profile",
@@ -70,11 +70,8 @@ class MnistConfig:
     def __post_init__(self) -> None:
         require_choice("n_class", self.n_class, N_CLASSES)
         require_choice("split", self.split, SPLITS)
-        require(len(self.powers) >= 1 and all(p >= 1 for p in self.powers), "powers", self.powers,
-                "a non-empty list of exponents p >= 1")
-        for name in ("width", "batch_size", "epochs", "repeats", "attack_batch", "correlation_points"):
-            value = getattr(self, name)
-            require(isinstance(value, int) and value >= 1, name, value, "an integer >= 1")
+        require_powers(self.powers)
+        require_counts(self, "width", "batch_size", "epochs", "repeats", "attack_batch", "correlation_points")
         for name in ("n_train", "n_test", "attack_points", "table1_points"):
             value = getattr(self, name)
             require(value is None or (isinstance(value, int) and value >= 1), name, value, "None or an integer >= 1")

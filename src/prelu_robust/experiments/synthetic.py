@@ -25,7 +25,7 @@ from ..models import PReLUNet, ideal_net
 from ..spaces import NeuronSpan
 from ..store import ResultsStore, default_store
 from ..train import LOSSES, PRODUCT_DTYPES, SCHEDULES, SGDConfig, train_sgd
-from ..validation import require, require_choice
+from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "compute_run",
@@ -84,12 +84,9 @@ class SyntheticConfig:
         self.mixture(0.0)  # validates dim, n_clusters, n_positive
         require(len(self.alphas) >= 1 and all(a >= 0 for a in self.alphas), "alphas", self.alphas,
                 "a non-empty list of noise levels >= 0")
-        require(len(self.powers) >= 1 and all(p >= 1 for p in self.powers), "powers", self.powers,
-                "a non-empty list of exponents p >= 1")
-        for name in ("n_train", "n_test", "width", "epochs", "repeats", "batch_size", "attack_points",
-                     "attack_steps", "strong_restarts", "dist_batches", "dist_batch_size", "top_neurons"):
-            value = getattr(self, name)
-            require(isinstance(value, int) and value >= 1, name, value, "an integer >= 1")
+        require_powers(self.powers)
+        require_counts(self, "n_train", "n_test", "width", "epochs", "repeats", "batch_size", "attack_points",
+                       "attack_steps", "strong_restarts", "dist_batches", "dist_batch_size", "top_neurons")
         require(self.attack_points <= self.n_test, "attack_points", self.attack_points,
                 f"at most n_test={self.n_test}")
         require(self.dist_steps >= 0, "dist_steps", self.dist_steps, "an integer >= 0")
