@@ -86,12 +86,14 @@ def test_an_unknown_notebook_parameter_is_refused_with_the_known_ones(tmp_path):
     assert "'epoch'" in run.stderr and "epochs" in run.stderr
 
 
-def test_a_failing_notebook_fails_the_run(tmp_path):
+def test_a_failing_notebook_fails_the_run_and_keeps_the_previous_page(tmp_path):
     env = {**os.environ, "PRELU_ROBUST_RESULTS": str(tmp_path / "results")}
+    (tmp_path / "out.ipynb").write_text("the previous good page")
     run = driver("one", "notebooks/synthetic_gmm.py", str(tmp_path / "out.ipynb"), "-p", "profile", "ci",
                  "-p", "n_positive", "10", env=env)
     assert run.returncode != 0
     assert "n_positive=10" in run.stdout + run.stderr
+    assert (tmp_path / "out.ipynb").read_text() == "the previous good page"
 
 
 def test_a_page_removed_from_the_list_leaves_nothing_behind(tmp_path):
@@ -106,6 +108,7 @@ def test_a_page_removed_from_the_list_leaves_nothing_behind(tmp_path):
     registry = tmp_path / "pages.yml"
     registry.write_text("root: book/intro\nparts:\n  - caption: Reproduction\n    pages:\n"
                         "      - name: reproducibility\n        notebook: book/reproducibility.py\n")
+    (out / "someone_elses.ipynb").write_text("{}")  # not written by the driver: kept
     stats = execute_all(out, pages_file=registry)
     assert list(stats) == ["reproducibility"]
-    assert sorted(p.name for p in out.glob("*.ipynb")) == ["reproducibility.ipynb"]
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["reproducibility.ipynb", "someone_elses.ipynb"]

@@ -17,7 +17,9 @@ import ast
 import dataclasses
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -86,9 +88,19 @@ def execute(source: Path, output: Path, parameters: dict[str, Any] | None = None
     if title:
         set_title(nb, title)
     output.parent.mkdir(parents=True, exist_ok=True)
+    # written outside the output folder (a stray notebook there would fail the strict build),
+    # moved into place on success: a failed run never replaces a good page
+    partial = Path(tempfile.mkdtemp(prefix="prelu-robust-")) / output.name
     start = time.perf_counter()
-    papermill.execute_notebook(nb, str(output), parameters=parameters, kernel_name="python3",
-                               cwd=str(ROOT), progress_bar=not quiet, log_output=False)
+    try:
+        papermill.execute_notebook(nb, str(partial), parameters=parameters, kernel_name="python3",
+                                   cwd=str(ROOT), progress_bar=not quiet, log_output=False)
+    except Exception:
+        print(f"[run_notebook] {source.name} failed; {output} is unchanged; the failed notebook is {partial}",
+              file=sys.stderr, flush=True)
+        raise
+    shutil.move(str(partial), output)
+    partial.parent.rmdir()
     return time.perf_counter() - start
 
 
@@ -112,13 +124,14 @@ def execute_all(out: Path, profile: str | None = None, only: list[str] | None = 
         reject_unknown("page", only, registry)
     stats_file = out / "execution.json"
     stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
+    recorded = set(stats)
     # a page removed from the registry leaves neither its notebook (outside the table of
     # contents it would fail the strict build) nor its execution time behind
     stats = {name: s for name, s in stats.items() if name in registry}
     out.mkdir(parents=True, exist_ok=True)
     stats_file.write_text(json.dumps(stats, indent=1) + "\n")
     for orphan in sorted(out.glob("*.ipynb")):
-        if orphan.stem not in registry:
+        if orphan.stem in recorded and orphan.stem not in registry:  # only what this driver wrote
             print(f"[run_notebook] removing {orphan} (not a page of {pages_file.name})", flush=True)
             orphan.unlink()
     for name, page in registry.items():
@@ -144,6 +157,10 @@ def execute_all(out: Path, profile: str | None = None, only: list[str] | None = 
 
 
 def _parse_value(text: str) -> Any:
+    """A ``-p NAME VALUE`` value: a Python literal, true/false/none in any case, else the string."""
+    words = {"true": True, "false": False, "none": None, "null": None}
+    if text.strip().lower() in words:
+        return words[text.strip().lower()]
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
