@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from . import neurons
-from .attacks.pgd import L2Attack, ZeroStartRuns, robust_accuracy_curve
+from .attacks.pgd import Centres, L2Attack, ZeroStartRuns, robust_accuracy_curve
 from .metrics import DistanceEstimate, distance_to_ideal
 from .models import PReLUNet
 from .spaces import Basis, NeuronSpan, SignExactSpan, neuron_basis, score_and_grad
@@ -72,21 +72,23 @@ class SpanEngine:
 
     def robust_accuracy_curve(self, x: Tensor, y: Tensor, eps_grid: Sequence[float], attack: L2Attack, *,
                               seed: int, carry_broken: bool = False,
-                              zero_start: ZeroStartRuns | None = None) -> Tensor:
+                              zero_start: ZeroStartRuns | None = None, centres: Centres | None = None) -> Tensor:
         """:func:`~prelu_robust.attacks.robust_accuracy_curve` of the net on x (n, D), y (n,),
         steered by the surrogate and judged by the exact verdicts: (len(eps_grid),)."""
         return robust_accuracy_curve(self.net, x, y, eps_grid, attack, seed=seed, space=self.steps,
                                      exact_space=self.verdicts, chunk_size=CHUNK, carry_broken=carry_broken,
-                                     zero_start=zero_start)
+                                     zero_start=zero_start, centres=centres)
 
     def distance_to(self, ideal: PReLUNet, x_data: Tensor, *, n_batches: int, batch_size: int, steps: int,
-                    step_size: float, seed: int, ideal_space: NeuronSpan | None = None) -> DistanceEstimate:
-        """Algorithm 1 (:func:`~prelu_robust.metrics.distance_to_ideal`) between the net and
-        ``ideal``, stepping in the engine's basis and scored with the dominant neurons."""
+                    step_size: float, seed: int, ideal_space: NeuronSpan | None = None,
+                    written: bool = False) -> DistanceEstimate:
+        """Algorithm 1 (:func:`~prelu_robust.metrics.distance_to_ideal`; ``written``: as the
+        authors' code runs it) between the net and ``ideal``, stepping in the engine's basis
+        and scored with the dominant neurons."""
         return distance_to_ideal(
             score_and_grad(self.net), score_and_grad(ideal), x_data, n_batches=n_batches, batch_size=batch_size,
             steps=steps, step_size=step_size, seed=seed, spaces=(self.steps, ideal_space or self.space_of(ideal)),
-            exact_net_space=self.verdicts.dominant)
+            exact_net_space=self.verdicts.dominant, written=written)
 
     @property
     def distance_rest_bound(self) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .attacks.pgd import written_share
 from .models import PReLUNet, matmul_in
 from .spaces import FullSpace, ScoreGrad, row_blocks, scaled_difference
 from .validation import require
@@ -37,7 +38,7 @@ def least_squares_scale(f: Tensor, F: Tensor) -> float:
 @torch.no_grad()
 def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_batches: int = 10,
                       batch_size: int = 1000, steps: int = 2000, step_size: float = 0.01,
-                      seed: int = 0, spaces=None, exact_net_space=None) -> DistanceEstimate:
+                      seed: int = 0, spaces=None, exact_net_space=None, written: bool = False) -> DistanceEstimate:
     """Algorithm 1: estimate ``inf_c sup_{|x|=1} |c f(x) - F(x)|``.
 
     ``net`` and ``ideal`` map x (n, D) to scores (n,) and input gradients (n, D).
@@ -48,6 +49,11 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
     gradient of the batch mean, whose per-point 1/n factor falls under its 1e-7
     guard when the gap is ~1e-5 and damps the ascent). The maximum over all
     iterates is reported.
+
+    ``written``: Algorithm 1 as the authors' code runs it: each point's step is the
+    gradient of the batch-mean ``mean (c f - F)^2`` over its batch normalised with the
+    +1e-7 guard (a share ``g / (g + 1e-7)`` of ``step_size``, ``g = 2 |gap| |grad gap| /
+    batch_size``), and the maximum over the *last* iterates is reported.
 
     ``spaces`` = (net_space, ideal_space) sharing one basis restricts the steps
     to a subspace (:mod:`prelu_robust.spaces`). ``exact_net_space`` (same
@@ -84,10 +90,16 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
             if step == steps:
                 break
             # a zero ascent does not move the point
-            scale = gap.sign() * step_size / torch.linalg.vector_norm(ascent, dim=1).clamp_min(1e-30)
+            ascent_norm = torch.linalg.vector_norm(ascent, dim=1)
+            scale = gap.sign() * step_size / ascent_norm.clamp_min(1e-30)
+            if written:
+                # a point's gradient of mean (c f - F)^2 over its batch: 2 |gap| |grad gap| / batch_size
+                scale = scale * written_share(torch.log(2 * gap.abs() * ascent_norm / batch_size))
             a = torch.addcmul(a, ascent, scale[:, None])
             radius = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
             a, s = a.div_(radius[:, None]), s / radius
+        if written:  # the last iterates only
+            best, best_a, best_s = gap_size, a, s
         return a, s, best, best_a, best_s
 
     # every point ascends on its own: blocks of rows that stay in cache change no result

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = ["SYNTHETIC_EPS", "SYNTHETIC_CLUSTERS", "SYNTHETIC_ROBUST", "SYNTHETIC_BREAKING", "SYNTHETIC_DIST_P1",
-           "SYNTHETIC_DIST_P3", "mv25_bound", "is_synthetic_setting", "MNIST_EPS", "MNIST_CLASSES", "MNIST_ROBUST",
+           "SYNTHETIC_DIST_P3", "SYNTHETIC_DIST_P3_BAND", "SYNTHETIC_ALPHAS", "mv25_bound", "is_synthetic_setting", "MNIST_EPS", "MNIST_CLASSES", "MNIST_ROBUST",
            "TABLE1", "MNIST_TABLE1", "is_mnist_grid"]
 
 
@@ -36,6 +36,9 @@ SYNTHETIC_BREAKING = {1.0: (0.214, 0.321), 3.0: (0.857, 0.964)}
 SYNTHETIC_DIST_P1 = (0.028, 0.090)
 #: dist(f_3, F^(3)) stays between ~0.8e-5 and ~2.7e-5 (band 0.5e-5 .. 4.8e-5).
 SYNTHETIC_DIST_P3 = (0.8e-5, 2.7e-5)
+SYNTHETIC_DIST_P3_BAND = (0.5e-5, 4.8e-5)
+#: Section 5.1 noise levels, ``linspace(0.01, 0.3, 15)``.
+SYNTHETIC_ALPHAS = np.linspace(0.01, 0.3, 15)
 
 
 def mv25_bound(n_clusters: int, n_positive: int) -> float:

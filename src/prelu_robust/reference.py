@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-__all__ = ["ReferenceNet", "train_reference", "pgd_reference", "algorithm1_reference"]
+__all__ = ["ReferenceNet", "train_reference", "pgd_reference", "pgd_as_written", "algorithm1_reference"]
 
 
 class ReferenceNet(nn.Module):
@@ -62,6 +62,22 @@ def pgd_reference(net, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int,
             delta = torch.where(norm > eps, delta * eps / norm, delta)
     with torch.no_grad():
         return y * net(x + delta) > 0
+
+
+def pgd_as_written(net, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int, step_size: float) -> torch.Tensor:
+    """The authors' l2 attack: zero start, the gradient of the batch-*mean* exp loss over
+    all of x, normalised per sample with a +1e-7 guard, l2 projection. The final
+    perturbations (n, D)."""
+    delta = torch.zeros_like(x)
+    for _ in range(steps):
+        delta.requires_grad_(True)
+        loss = torch.exp(-y * net(x + delta)).mean()
+        (grad,) = torch.autograd.grad(loss, delta)
+        with torch.no_grad():
+            step = delta + step_size * grad / (grad.norm(dim=1, keepdim=True) + 1e-7)
+            norm = step.norm(dim=1, keepdim=True)
+            delta = step * torch.minimum(eps / norm, torch.ones_like(norm))
+    return delta.detach()
 
 
 def algorithm1_reference(net, ideal, x_data: torch.Tensor, n_batches: int, batch_size: int, steps: int,

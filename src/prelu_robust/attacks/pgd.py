@@ -1,16 +1,26 @@
 """l2 PGD attacks on a binary classifier ``sign f(x)`` and robust-accuracy curves.
 
-The reference attack (Section 5.1) starts at the clean point and takes ``steps``
-steps of length ``step_size`` along the per-sample normalised gradient of
-``exp(-y f(x))``, projecting onto the l2 ball of radius ``eps``. After per-sample
-normalisation that direction is ``-grad(y f)/|grad(y f)|`` whenever ``exp(-y f)``
-does not underflow, so we ascend on the margin itself: same steps, no silent stop
-when the exponential underflows. The strong attack adds random starts in the
-ball, several restarts, and counts a point as broken if *any* iterate is.
+Three variants of the Section 5.1 attack (:data:`VARIANTS`), all from the clean
+point, ``steps`` steps of ``step_size``, projected onto the l2 ball of radius ``eps``:
+
+- :func:`as_written`: the authors' code. The gradient of the *batch-mean* loss
+  ``mean_i exp(-y_i f(x_i))`` over ``loss_batch`` points is normalised per point
+  with a ``+1e-7`` guard: a point's gradient carries a factor ``exp(-y f)/n``, so
+  its step shrinks to ``step_size * g/(g + 1e-7)`` (g that gradient's norm) as its
+  loss falls, and a point far on the correct side stalls there. This is the curve
+  of the paper's figure, artefacts included.
+- :func:`exact`: the same steps, normalised exactly: along ``-grad(y f)/|grad(y f)|``,
+  the direction of the exp-loss gradient, taken on the margin so that nothing
+  underflows. What the reference algorithm means.
+- :func:`strong`: :func:`exact` plus more starts: the straight line toward each
+  opposite-class centre (its end point is judged, and the one of smallest margin
+  starts a PGD run) and random points of the ball; a point counts as broken if
+  *any* iterate is. Our best upper bound of the true robust accuracy.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,28 +31,83 @@ from ..spaces import FullSpace, row_blocks, score_and_grad
 from ..validation import require
 from .curve import accuracy_over_radii
 
-__all__ = ["L2Attack", "random_in_ball", "ZeroStartRuns", "still_correct", "robust_accuracy_curve"]
+__all__ = ["L2Attack", "GUARD", "written_share", "as_written", "exact", "strong", "VARIANTS", "Centres", "random_in_ball",
+           "ZeroStartRuns", "still_correct", "robust_accuracy_curve"]
 
 Tensor = torch.Tensor
+
+
+#: The authors' guard in the per-point normalisation ``grad / (|grad| + 1e-7)``.
+GUARD = 1e-7
 
 
 @dataclass(frozen=True)
 class L2Attack:
     """An l2 PGD attack. ``restarts`` runs from a random point of the ball each
-    (the first from the clean point unless ``random_start``); ``keep_best``
-    counts a point as broken if any iterate is misclassified, otherwise only the
-    final iterate counts (the reference)."""
+    (the first from the clean point unless ``random_start``; with ``toward_centres``
+    the second from the straight line toward the nearest-in-margin opposite-class
+    centre); ``keep_best`` counts a point as broken if any iterate is misclassified,
+    otherwise only the final iterate counts (the reference).
+
+    ``loss_batch``: normalise as written (see the module docstring) for a batch-mean
+    loss over that many points; None normalises exactly."""
 
     steps: int
     step_size: float = 0.1
     restarts: int = 1
     random_start: bool = False
     keep_best: bool = False
+    toward_centres: bool = False
+    loss_batch: int | None = None
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "attack steps", self.steps, "an integer >= 1")
         require(self.step_size > 0, "attack step_size", self.step_size, "a number > 0")
         require(self.restarts >= 1, "attack restarts", self.restarts, "an integer >= 1")
+        require(self.loss_batch is None or self.loss_batch >= 1, "attack loss_batch", self.loss_batch,
+                "None or an integer >= 1")
+        require(not self.toward_centres or self.restarts >= 2, "attack restarts", self.restarts,
+                "at least 2 when starting toward the centres (the first run starts at the clean point)")
+
+
+def as_written(steps: int = 2000, step_size: float = 0.1, *, loss_batch: int = 20000) -> L2Attack:
+    """The authors' attack exactly: batch-mean exp loss over ``loss_batch`` points (their
+    whole test set), per-point normalisation with the +1e-7 guard, final iterate."""
+    return L2Attack(steps, step_size, loss_batch=loss_batch)
+
+
+def exact(steps: int = 2000, step_size: float = 0.1) -> L2Attack:
+    """The same steps normalised exactly (on the margin: no underflow), final iterate."""
+    return L2Attack(steps, step_size)
+
+
+def strong(steps: int = 2000, step_size: float = 0.1, *, restarts: int = 3) -> L2Attack:
+    """:func:`exact` from the clean point, from the straight line toward an opposite-class
+    centre and from ``restarts - 2`` random points of the ball; any misclassified iterate
+    breaks a point."""
+    return L2Attack(steps, step_size, restarts=restarts, keep_best=True, toward_centres=True)
+
+
+#: The attack variants by name, each ``(steps, step_size) -> L2Attack``.
+VARIANTS = {"as_written": as_written, "exact": exact, "strong": strong}
+
+
+@dataclass(frozen=True)
+class Centres:
+    """The cluster centres (K, D) and their labels (K,) in {-1, +1}: the targets of the
+    straight-line starts."""
+
+    points: Tensor
+    labels: Tensor
+
+    def lines(self, x: Tensor, y: Tensor, eps: float) -> list[tuple[Tensor, Tensor]]:
+        """Per opposite-class centre k, the perturbations ``eps (mu_k - x)/|mu_k - x|`` (n, D)
+        and which points (n,) bool it applies to (those labelled other than mu_k)."""
+        out = []
+        for centre, label in zip(self.points.to(x), self.labels.to(y)):
+            toward = centre[None, :] - x
+            out.append((eps * _unit_rows(toward), y != label))
+        return out
 
 
 def _unit_rows(v: Tensor) -> Tensor:
@@ -58,11 +123,23 @@ def random_in_ball(n: int, dim: int, eps: float, generator: torch.Generator, dty
     return (direction * radius).to(device)
 
 
-def _descend(a: Tensor, s: Tensor, grad: Tensor, y: Tensor, step_size: float, eps: float) -> tuple[Tensor, Tensor]:
-    """One step of length ``step_size`` down the margin ``y f`` (``grad``: the
-    gradient of f at (a, s), (n, r)), scaled back onto the l2 ball of radius eps
-    (norm^2 = |a|^2 + s^2). A zero gradient does not move the point."""
-    scale = (y * step_size) / torch.linalg.vector_norm(grad, dim=1).clamp_min(torch.finfo(grad.dtype).tiny)
+def written_share(log_gradient_norm: Tensor) -> Tensor:
+    """The share (n,) of a step the authors' normalisation ``g / (|g| + GUARD)`` takes, for
+    per-point gradients of the batch-mean loss of norms ``exp(log_gradient_norm)`` (n,):
+    ``sigmoid(log |g| - log GUARD)``, which neither underflows nor overflows."""
+    return torch.sigmoid(log_gradient_norm - math.log(GUARD))
+
+
+def _descend(a: Tensor, s: Tensor, f: Tensor, grad: Tensor, y: Tensor, eps: float,
+             attack: L2Attack) -> tuple[Tensor, Tensor]:
+    """One step down the margin ``y f`` (``f`` (n,) and its gradient ``grad`` (n, r) at
+    (a, s)), of length ``step_size`` (exact) or its written share, scaled back onto the
+    l2 ball of radius eps (norm^2 = |a|^2 + s^2). A zero gradient does not move the point."""
+    grad_norm = torch.linalg.vector_norm(grad, dim=1)
+    scale = (y * attack.step_size) / grad_norm.clamp_min(torch.finfo(grad.dtype).tiny)
+    if attack.loss_batch is not None:
+        # a point's gradient of mean_i exp(-y_i f_i) has norm exp(-y f) |grad f| / loss_batch
+        scale = scale * written_share(-y * f + torch.log(grad_norm) - math.log(attack.loss_batch))
     a = torch.addcmul(a, grad, scale[:, None], value=-1.0)
     norm = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
     factor = (eps / norm.clamp_min(eps)).clamp_max(1.0)
@@ -82,7 +159,7 @@ def _pgd(model, a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack,
             better = margin < best_margin
             best_margin = torch.where(better, margin, best_margin)
             best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
-        a, s = _descend(a, s, grad, y, attack.step_size, eps)
+        a, s = _descend(a, s, f, grad, y, eps, attack)
     return a, s, best_a, best_s
 
 
@@ -120,7 +197,7 @@ class ZeroStartRuns:
         """The verdicts (last, best; best None without ``attack.keep_best``) of the points
         ``rows`` (indices); ``run(missing, keep_best)`` runs the indices ``missing`` that
         lack them and returns theirs."""
-        key = (float(eps), attack.steps, attack.step_size)
+        key = (float(eps), attack.steps, attack.step_size, attack.loss_batch)
         if key not in self._runs:
             self._runs[key] = tuple(torch.zeros(self.n_points, dtype=torch.bool, device=rows.device)
                                     for _ in range(4))
@@ -134,11 +211,30 @@ class ZeroStartRuns:
         return last[rows], best[rows] if attack.keep_best else None
 
 
+def _toward_centres(space, exact_space, exact_anchor: Tensor, x: Tensor, y: Tensor, eps: float,
+                    centres: Centres) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor | None]]:
+    """The straight lines of length eps toward the opposite-class centres: which points
+    (n,) bool survive all of them (judged by ``exact_space``), and the start (a, s, u) of
+    smallest margin per point, in ``space``'s coordinates."""
+    survive = torch.ones(len(y), dtype=torch.bool, device=x.device)
+    best_margin = torch.full((len(y),), float("inf"), dtype=x.dtype, device=x.device)
+    best = torch.zeros_like(x)
+    for delta, applies in centres.lines(x, y, eps):
+        a, s, u = exact_space.split(delta)
+        margin = y * exact_space.bind(exact_anchor, u)(a, s)[0]
+        margin = torch.where(applies, margin, torch.full_like(margin, float("inf")))
+        survive &= margin > 0
+        better = margin < best_margin
+        best_margin = torch.where(better, margin, best_margin)
+        best = torch.where(better[:, None], delta, best)
+    return survive, space.split(best)
+
+
 @torch.no_grad()
 def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
                   generator: torch.Generator | None = None, exact_space=None,
                   anchors: tuple[Tensor, Tensor] | None = None,
-                  zero_start: tuple[Tensor, Tensor] | None = None) -> Tensor:
+                  zero_start: tuple[Tensor, Tensor] | None = None, centres: Centres | None = None) -> Tensor:
     """Which points (n,) bool keep ``y f(x + delta) > 0`` after the attack.
 
     ``space`` is a :class:`~prelu_robust.spaces.FullSpace` or
@@ -149,6 +245,7 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
     margin is judged as well as the last one. ``anchors``: the two spaces'
     ``anchor(x)``, when the caller has them already. ``zero_start``: the verdicts
     (last, best or None) of the run from the clean point, when known (:class:`ZeroStartRuns`).
+    ``centres``: the targets of ``attack.toward_centres``.
     """
     exact_space = exact_space or space
     if anchors is None:
@@ -159,9 +256,14 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
     survive = y * exact_space.bind(anchors[1])(zero, no_orth)[0] > 0
     if eps == 0:
         return survive
+    require(not attack.toward_centres or centres is not None, "centres", None,
+            "the cluster centres (Centres) for an attack that starts toward them")
     gen = generator or torch.Generator().manual_seed(0)
     for restart in range(attack.restarts):
-        if attack.random_start or restart > 0:
+        if attack.toward_centres and restart == 1:
+            line_ok, start = _toward_centres(space, exact_space, anchors[1], x, y, eps, centres)
+            survive &= line_ok
+        elif attack.random_start or restart > 0:
             start = space.split(random_in_ball(x.shape[0], x.shape[1], eps, gen, x.dtype, x.device))
         elif zero_start is not None:
             last_ok, best_ok = zero_start
@@ -177,7 +279,8 @@ def still_correct(space, x: Tensor, y: Tensor, eps: float, attack: L2Attack,
 def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: Tensor, y: Tensor,
                           eps_grid: Sequence[float], attack: L2Attack, *, seed: int = 0,
                           chunk_size: int = 4096, space=None, exact_space=None,
-                          carry_broken: bool = False, zero_start: ZeroStartRuns | None = None) -> Tensor:
+                          carry_broken: bool = False, zero_start: ZeroStartRuns | None = None,
+                          centres: Centres | None = None) -> Tensor:
     """Fraction of points (len(eps_grid),) still correctly classified at each radius.
 
     ``classifier`` is a score function x (n, D) -> (n,) (a plain
@@ -193,12 +296,15 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
 
     ``zero_start``: a record shared with another curve on the same points and spaces
     (see :class:`ZeroStartRuns`), whose runs from the clean point this one reuses.
+    ``centres``: the targets of ``attack.toward_centres`` (:func:`strong`).
 
     When ``exact_space`` can certify points (``certified(anchor, y, eps)``, e.g.
     :class:`~prelu_robust.spaces.SignExactSpan`), a radius at which every point is
     provably robust is not attacked: no attack could change its verdicts.
     """
     require(all(e >= 0 for e in eps_grid), "eps_grid", list(eps_grid), "radii >= 0")
+    require(not attack.toward_centres or centres is not None, "centres", None,
+            "the cluster centres (Centres) for an attack that starts toward them")
     space = space or FullSpace(score_and_grad(classifier), x.shape[1])
     exact_space = exact_space or space
     # what does not move with the perturbation is computed once for all radii
@@ -225,7 +331,8 @@ def robust_accuracy_curve(classifier: Callable[[Tensor], Tensor] | PReLUNet, x: 
                     (torch.zeros(len(missing), space.dim, dtype=x.dtype, device=x.device),
                      torch.zeros(len(missing), dtype=x.dtype, device=x.device), None), keep_best))
             kept.append(still_correct(space, x[rows], y[rows], eps, attack, gen, exact_space,
-                                      anchors=(step_anchor[rows], exact_anchor[rows]), zero_start=known))
+                                      anchors=(step_anchor[rows], exact_anchor[rows]), zero_start=known,
+                                      centres=centres))
         return torch.cat(kept) if kept else torch.zeros(0, dtype=torch.bool, device=x.device)
 
     return accuracy_over_radii(x.shape[0], eps_grid, verdicts, survivors_only=carry_broken, device=x.device)
