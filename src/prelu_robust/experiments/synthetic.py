@@ -28,7 +28,8 @@ from ..train import LOSSES, PRODUCT_DTYPES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
-__all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "compute_run",
+__all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "TrainedRun",
+           "run_data", "train_run", "compute_run",
            "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
 
 KIND = "synthetic-run"
@@ -160,12 +161,32 @@ def make_config(profile: str = "ci", **overrides: Any) -> SyntheticConfig:
 
 
 # -- one run ------------------------------------------------------------------
-def compute_run(run: SyntheticRun, device: torch.device, show_progress: bool = True) -> dict[str, np.ndarray]:
-    """Train and measure one run (see :class:`SyntheticRun`)."""
+@dataclass(frozen=True)
+class TrainedRun:
+    """A run's data and trained net: the mixture, train and test sets (on the device) and the log."""
+
+    spec: MixtureSpec
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    net: PReLUNet
+    log: Any
+
+
+def run_data(run: SyntheticRun) -> tuple[MixtureSpec, Any, Any]:
+    """The run's mixture and its fresh train and test draws."""
     c, seed = run.config, run.data_seed
     spec = c.mixture(run.alpha)
     train = sample_mixture(spec, c.n_train, seed=derive_seed(seed, "train"), balanced=c.balanced)
     test = sample_mixture(spec, c.n_test, seed=derive_seed(seed, "test"), balanced=c.balanced)
+    return spec, train, test
+
+
+def train_run(run: SyntheticRun, device: torch.device, show_progress: bool = True) -> TrainedRun:
+    """Draw the run's data and train its net from the small initialisation."""
+    c, seed = run.config, run.data_seed
+    spec, train, test = run_data(run)
     x_train, y_train = train.x.to(device), train.y.to(device)
     x_test, y_test = test.x.to(device), test.y.to(device)
     net = PReLUNet(c.dim, c.width, p=run.p).init_small(
@@ -173,6 +194,15 @@ def compute_run(run: SyntheticRun, device: torch.device, show_progress: bool = T
     sgd = SGDConfig(lr=c.lr, batch_size=c.batch_size, epochs=c.epochs, loss=c.loss, schedule=c.schedule,
                     prune_tol=c.prune_tol, product_dtype=c.product_dtype, seed=derive_seed(seed, "order"))
     log = train_sgd(net, x_train, y_train, sgd, show_progress=show_progress)
+    return TrainedRun(spec, x_train, y_train, x_test, y_test, net, log)
+
+
+def compute_run(run: SyntheticRun, device: torch.device, show_progress: bool = True) -> dict[str, np.ndarray]:
+    """Train and measure one run (see :class:`SyntheticRun`)."""
+    c, seed = run.config, run.data_seed
+    trained = train_run(run, device, show_progress)
+    spec, net, log = trained.spec, trained.net, trained.log
+    x_train, x_test, y_test = trained.x_train, trained.x_test, trained.y_test
 
     W, v = net.W.detach(), net.v.detach()[0]
     contributions = neurons.contributions(W, v)
