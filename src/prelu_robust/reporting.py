@@ -17,9 +17,10 @@ from .store import git_revision
 from .experiments import mnist, synthetic
 from .experiments.alignment import AlignmentConfig, AlignmentTrajectory
 from .experiments.mnist import MnistResults
-from .experiments.synthetic import SyntheticResults
+from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 
-__all__ = ["PAGE_METADATA", "page_metadata", "markdown_table", "profile_banner", "breaking_radius", "synthetic_summary", "alignment_summary",
+__all__ = ["PAGE_METADATA", "page_metadata", "markdown_table", "profile_banner", "breaking_radius", "synthetic_summary", "variants_summary",
+           "alignment_summary",
            "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report"]
 
 
@@ -151,6 +152,26 @@ def synthetic_summary(r: SyntheticResults) -> str:
         out.append(f"\nLargest difference from the paper's reference-attack curve at any radius: {', '.join(gaps)} "
                    "(the paper's values are read off its plot to about +-0.005).")
     return "\n".join(out)
+
+
+def variants_summary(curves: VariantCurves, config: SyntheticConfig) -> str:
+    """The variants' curves (mean over repeats) beside the paper's, and Algorithm 1 as written."""
+    eps = np.asarray(config.eps_grid)
+    paper_grid = paper.is_synthetic_setting(config.n_clusters, config.n_positive, eps)
+    headers, columns = ["eps"], []
+    for pi, p in enumerate(config.powers):
+        if paper_grid and p in paper.SYNTHETIC_ROBUST:
+            headers.append(f"p={p:g} paper")
+            columns.append(paper.SYNTHETIC_ROBUST[p])
+        for name in curves.robust:
+            headers.append(f"p={p:g} {name.replace('_', ' ')}")
+            columns.append(curves.robust[name][pi].mean(0))
+    rows = [[float(e)] + [float(col[i]) for col in columns] for i, e in enumerate(eps)]
+    written = "; ".join(f"p={p:g} {curves.distance_as_written[pi].mean():.2e} "
+                        f"({curves.distance_as_written[pi].min():.2e}-{curves.distance_as_written[pi].max():.2e})"
+                        for pi, p in enumerate(config.powers))
+    return "\n".join(["**Robust accuracy by attack variant** (mean over repeats)", "", markdown_table(headers, rows), "",
+                      f"Algorithm 1 as written, at the first alpha (mean, min-max over repeats): {written}."])
 
 
 def alignment_summary(config: AlignmentConfig, runs: list[AlignmentTrajectory]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..attacks import L2Attack, ZeroStartRuns, robust_accuracy_curve
+from ..attacks import VARIANTS, Centres, L2Attack, ZeroStartRuns, as_written, exact, robust_accuracy_curve, strong
 from .. import neurons
 from ..data.gmm import MixtureSpec, sample_mixture
 from ..device import compute_device
@@ -30,7 +30,8 @@ from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, 
 
 __all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "TrainedRun",
            "run_data", "train_run", "compute_run",
-           "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
+           "VARIANTS_KIND", "VARIANT_RESTARTS", "VariantsRun", "variant_runs", "centres_of", "compute_variants",
+           "VariantCurves", "variants", "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
 
 KIND = "synthetic-run"
 
@@ -247,6 +248,103 @@ def compute_run(run: SyntheticRun, device: torch.device, show_progress: bool = T
                 ideal, x_att, y_att, c.eps_grid, L2Attack(**steps), seed=derive_seed(seed, "ideal"),
                 space=centres, chunk_size=CHUNK).numpy()
     return arrays
+
+
+# -- the attack variants on the attacked models -------------------------------
+VARIANTS_KIND = "synthetic-variants"
+
+#: Restarts of the strong variant: the clean point, the straight line toward an
+#: opposite-class centre, one random point of the ball.
+VARIANT_RESTARTS = 3
+
+
+@dataclass(frozen=True)
+class VariantsRun:
+    """The three attack variants (:data:`~prelu_robust.attacks.VARIANTS`) and Algorithm 1
+    as written on one attacked model (``run``, at the first alpha): its own store entry,
+    beside the run's, so that the figure's entries stay as they are."""
+
+    run: SyntheticRun
+
+    def settings(self) -> dict[str, Any]:
+        return {**self.run.settings(), "variants": tuple(VARIANTS), "variant_restarts": VARIANT_RESTARTS,
+                "loss_batch": self.run.config.attack_points}
+
+
+def variant_runs(config: SyntheticConfig) -> list[VariantsRun]:
+    return [VariantsRun(one) for one in config.runs() if one.attacked]
+
+
+def centres_of(spec: MixtureSpec) -> Centres:
+    """The cluster centres and their labels (the first K1 are +1)."""
+    labels = torch.tensor([1.0] * spec.n_positive + [-1.0] * (spec.n_clusters - spec.n_positive))
+    return Centres(spec.centers(), labels)
+
+
+def compute_variants(one: VariantsRun, device: torch.device, show_progress: bool = True) -> dict[str, np.ndarray]:
+    """Retrain the run's model (the same seeds give the same net) and attack it with each
+    variant; the ideal classifier too with repeat 0. Arrays ``robust_<variant>`` (E,),
+    ``ideal_<variant>`` (E,) and ``distance_as_written``."""
+    c, run = one.run.config, one.run
+    trained = train_run(run, device, show_progress)
+    spec = trained.spec
+    x, y = trained.x_test[: c.attack_points], trained.y_test[: c.attack_points]
+    engine = SpanEngine.build(trained.net, surrogate_tol=c.surrogate_tol, prune_tol=c.prune_tol or 0.0,
+                              extra=spec.centers().to(device))
+    centres = centres_of(spec)
+    attacks = {"as_written": as_written(c.attack_steps, c.attack_step_size, loss_batch=c.attack_points),
+               "exact": exact(c.attack_steps, c.attack_step_size),
+               "strong": strong(c.attack_steps, c.attack_step_size, restarts=VARIANT_RESTARTS)}
+    seed = derive_seed(run.data_seed, "variants")
+    arrays: dict[str, np.ndarray] = {}
+    ideal = ideal_net(spec, run.p).to(device)
+    ideal_space = NeuronSpan(ideal, spec.centers().T.to(device))  # grad F is in span(mu_k)
+    for name, attack in attacks.items():
+        arrays[f"robust_{name}"] = engine.robust_accuracy_curve(
+            x, y, c.eps_grid, attack, seed=seed, carry_broken=attack.keep_best, centres=centres).numpy()
+        if run.attack_ideal:
+            arrays[f"ideal_{name}"] = robust_accuracy_curve(
+                ideal, x, y, c.eps_grid, attack, seed=seed, space=ideal_space, chunk_size=CHUNK,
+                carry_broken=attack.keep_best, centres=centres).numpy()
+    written = engine.distance_to(ideal, trained.x_train, n_batches=c.dist_batches, batch_size=c.dist_batch_size,
+                                 steps=c.dist_steps, step_size=c.dist_step_size, seed=derive_seed(run.data_seed, "sphere"),
+                                 written=True)
+    arrays["distance_as_written"] = np.asarray(written.sup)
+    return arrays
+
+
+@dataclass
+class VariantCurves:
+    """The variants' curves of the attacked models: ``robust[name]`` (P, R, E) and
+    ``ideal[name]`` (P, E) for each name of :data:`~prelu_robust.attacks.VARIANTS`;
+    ``distance_as_written`` (P, R)."""
+
+    robust: dict[str, np.ndarray]
+    ideal: dict[str, np.ndarray]
+    distance_as_written: np.ndarray
+    cost: SweepCost
+
+
+def variants(config: SyntheticConfig, store: ResultsStore, *, compute: bool = False, device: str = "auto",
+             show_progress: bool = True) -> VariantCurves | None:
+    """The variants' curves from the store (None when some are missing and ``compute`` is off)."""
+    runs = variant_runs(config)
+    if not compute and not all_stored(store, VARIANTS_KIND, runs):
+        return None
+    dev = compute_device(device)
+    P, R, E = len(config.powers), config.repeats, len(config.eps_grid)
+    robust = {name: np.zeros((P, R, E)) for name in VARIANTS}
+    ideal = {name: np.zeros((P, E)) for name in VARIANTS}
+    written, cost = np.zeros((P, R)), SweepCost()
+    for one, arrays in sweep(store, VARIANTS_KIND, runs, lambda r: compute_variants(r, dev, show_progress), cost,
+                             show_progress=show_progress):
+        pi, r = one.run.power_index, one.run.repeat
+        written[pi, r] = arrays["distance_as_written"]
+        for name in VARIANTS:
+            robust[name][pi, r] = arrays[f"robust_{name}"]
+            if one.run.attack_ideal:
+                ideal[name][pi] = arrays[f"ideal_{name}"]
+    return VariantCurves(robust, ideal, written, cost)
 
 
 # -- the whole figure ---------------------------------------------------------
