@@ -89,3 +89,21 @@ def test_shards_fill_the_store_and_record_their_cost(tmp_path):
     assert sum(len(v) for v in recorded.values()) == 8 and all(s > 0 for v in recorded.values() for s in v)
     with pytest.raises(ParameterError, match="shard"):
         synthetic.compute_share(config, "ci", shard=(3, 3), store=store)
+
+
+def test_attack_variants_are_stored_beside_the_runs_and_ordered(tmp_path):
+    """The variants of the attacked models: stored once, found again, strong below the others,
+    and the figure's own entries untouched (their keys do not change)."""
+    store = ResultsStore(tmp_path)
+    config = synthetic.make_config("ci", **{**TINY, "eps_grid": [0.0, 0.3, 0.8, 1.2]})
+    assert synthetic.variants(config, store) is None  # nothing stored, nothing computed
+    curves = synthetic.variants(config, store, compute=True, show_progress=False)
+    P, R, E = len(config.powers), config.repeats, len(config.eps_grid)
+    assert set(curves.robust) == {"as_written", "exact", "strong"}
+    assert all(c.shape == (P, R, E) for c in curves.robust.values()) and curves.distance_as_written.shape == (P, R)
+    assert curves.cost.computed == P * R
+    for name in ("as_written", "exact"):
+        assert (curves.robust["strong"] <= curves.robust[name] + 1e-12).all()
+    again = synthetic.variants(config, store)
+    assert again.cost.computed == 0 and np.array_equal(again.robust["strong"], curves.robust["strong"])
+    assert not any(store.has(synthetic.KIND, one.settings()) for one in config.runs())

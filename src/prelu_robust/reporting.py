@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from .experiments.alignment import AlignmentConfig, AlignmentTrajectory
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 
-__all__ = ["PAGE_METADATA", "page_metadata", "markdown_table", "profile_banner", "breaking_radius", "synthetic_summary", "variants_summary",
+__all__ = ["PAGE_METADATA", "page_metadata", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "synthetic_summary", "variants_summary",
            "alignment_summary",
            "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report"]
 
@@ -98,20 +98,29 @@ def breaking_radius(eps: np.ndarray, accuracy: np.ndarray, level: float = 0.5) -
     return (float(eps[i - 1]) if i > 0 else 0.0), float(eps[i])
 
 
+def robust_table(config: SyntheticConfig, columns_of: Callable[[int, float], list[tuple[str, np.ndarray]]]) -> str:
+    """Robust accuracy against eps: per p, the paper's values (at its setting) and the
+    (header, values (E,)) columns ``columns_of(power_index, p)``."""
+    eps = np.asarray(config.eps_grid)
+    paper_grid = paper.is_synthetic_setting(config.n_clusters, config.n_positive, eps)
+    headers, columns = ["eps"], []
+    for pi, p in enumerate(config.powers):
+        named = ([(f"p={p:g} paper", paper.SYNTHETIC_ROBUST[p])] if paper_grid and p in paper.SYNTHETIC_ROBUST
+                 else []) + columns_of(pi, p)
+        headers += [name for name, _ in named]
+        columns += [values for _, values in named]
+    return markdown_table(headers, [[float(e)] + [float(col[i]) for col in columns] for i, e in enumerate(eps)])
+
+
 def synthetic_summary(r: SyntheticResults) -> str:
     """Tables of robust accuracy and distances beside the paper's values."""
     c = r.config
     eps = np.asarray(c.eps_grid)
     paper_grid = paper.is_synthetic_setting(c.n_clusters, c.n_positive, eps)
-    headers, columns = ["eps"], []
-    for pi, p in enumerate(c.powers):
-        if paper_grid and p in paper.SYNTHETIC_ROBUST:
-            headers.append(f"p={p:g} paper")
-            columns.append(paper.SYNTHETIC_ROBUST[p])
-        headers += [f"p={p:g} reference", f"p={p:g} strong", f"ideal p={p:g} reference"]
-        columns += [r.robust_reference[pi].mean(0), r.robust_strong[pi].mean(0), r.robust_ideal[pi]]
-    rows = [[float(e)] + [float(col[i]) for col in columns] for i, e in enumerate(eps)]
-    out = ["**Robust accuracy** (mean over repeats)", "", markdown_table(headers, rows), ""]
+    table = robust_table(c, lambda pi, p: [(f"p={p:g} reference", r.robust_reference[pi].mean(0)),
+                                           (f"p={p:g} strong", r.robust_strong[pi].mean(0)),
+                                           (f"ideal p={p:g} reference", r.robust_ideal[pi])])
+    out = ["**Robust accuracy** (mean over repeats)", "", table, ""]
 
     bound = paper.mv25_bound(c.n_clusters, c.n_positive)
     facts = []
@@ -156,21 +165,12 @@ def synthetic_summary(r: SyntheticResults) -> str:
 
 def variants_summary(curves: VariantCurves, config: SyntheticConfig) -> str:
     """The variants' curves (mean over repeats) beside the paper's, and Algorithm 1 as written."""
-    eps = np.asarray(config.eps_grid)
-    paper_grid = paper.is_synthetic_setting(config.n_clusters, config.n_positive, eps)
-    headers, columns = ["eps"], []
-    for pi, p in enumerate(config.powers):
-        if paper_grid and p in paper.SYNTHETIC_ROBUST:
-            headers.append(f"p={p:g} paper")
-            columns.append(paper.SYNTHETIC_ROBUST[p])
-        for name in curves.robust:
-            headers.append(f"p={p:g} {name.replace('_', ' ')}")
-            columns.append(curves.robust[name][pi].mean(0))
-    rows = [[float(e)] + [float(col[i]) for col in columns] for i, e in enumerate(eps)]
+    table = robust_table(config, lambda pi, p: [(f"p={p:g} {name.replace('_', ' ')}", curve[pi].mean(0))
+                                                for name, curve in curves.robust.items()])
     written = "; ".join(f"p={p:g} {curves.distance_as_written[pi].mean():.2e} "
                         f"({curves.distance_as_written[pi].min():.2e}-{curves.distance_as_written[pi].max():.2e})"
                         for pi, p in enumerate(config.powers))
-    return "\n".join(["**Robust accuracy by attack variant** (mean over repeats)", "", markdown_table(headers, rows), "",
+    return "\n".join(["**Robust accuracy by attack variant** (mean over repeats)", "", table, "",
                       f"Algorithm 1 as written, at the first alpha (mean, min-max over repeats): {written}."])
 
 
