@@ -49,28 +49,30 @@ display(Markdown(claims.markdown(rows)))
 # %% [markdown]
 # ## What the table cannot say
 #
-# **The synthetic curves are measured with a different attack from the paper's.** The
-# store holds the curve of the exact PGD (each point's step normalised exactly), steered
-# by a surrogate that merges neurons whose directions agree within cosine 1 - 1e-3. Two
-# measured consequences (`benchmarks/bench/attack_fidelity.py`, report in
-# `benchmarks/reports/RESULTS_ATTACK_FIDELITY.md`):
+# **The synthetic curves of the table are the attack as written** (`attacks.as_written`),
+# stored for the attacked models beside the figure's runs; the figure's panel (e) keeps
+# the exact attack of the earlier store. What the variants show (the synthetic page's
+# section *The three attacks on the same models*; one model steered three ways in
+# `benchmarks/reports/RESULTS_ATTACK_FIDELITY_P3.md`):
 #
-# - *The p=3 floor for eps >= 1.071 is an artefact of the attack as written*, not of
-#   points pushed where no neuron is active. The authors normalise each point's
-#   gradient of the batch-*mean* exp loss with a +1e-7 guard; the gradient carries
-#   a factor exp(-y f)/n, so as a point's loss falls its step shrinks under the guard
-#   and it stalls on the correct side. The library's `attacks.as_written` is that
-#   attack; `attacks.exact` normalises exactly.
+# - *The p=3 floor for eps >= 1.071 is an artefact of the attacks.* The authors
+#   normalise each point's gradient of the batch-*mean* exp loss with a +1e-7 guard;
+#   the gradient carries a factor exp(-y f)/n, so as a point's loss falls its step
+#   shrinks under the guard and it stalls on the correct side. The as-written floor is
+#   the paper's; the exact attack's (no guard; a point with a zero gradient stops) is
+#   lower, and the strong attack breaks every point there.
 # - *p=3 nets are robust up to about sqrt(2)/2, and not beyond.* Between sqrt(2)/2 and
 #   0.857 every attack from the clean point reports accuracy near 1.0, above MV25's bound
 #   1 - min(K1, K2)/K. A straight line from a test point toward an opposite-class centre
 #   crosses the midpoint of the two centres once its length exceeds sqrt(2)/2, where
-#   F^(3) changes sign: `attacks.strong` starts there, and on F^(3) it breaks every
-#   point at 0.75 and 0.857 (`tests/test_attack_variants.py`). The stored strong curve
-#   predates it; the recomputed store will show it.
-# - *p=1 at eps = 0.321*: the merged surrogate steers too weakly. Steered by every
-#   neuron above 1e-3 of the largest contribution, unmerged, the same attack reads
-#   lower than the stored value (see the report); the engine's merge is being replaced.
+#   F^(3) changes sign: `attacks.strong` starts there and breaks the points (the row
+#   "the largest accuracy over radii >= sqrt(2)/2"). Likewise p=1 nets break just past
+#   1/sqrt(K) under the strong attack.
+# - *The engine's steering for p=1 is not validated.* Its surrogate merges neurons whose
+#   directions agree within cosine 1 - 1e-3 (for p=1: two directions); steered by every
+#   neuron above 1e-3 of the largest contribution, unmerged, the attacks break more
+#   points at eps = 0.321 (the p=1 rows of the table are the merged engine's). For p=3
+#   the three steerings agree within the report's tolerance.
 #
 # **Algorithm 1.** The paper's ~1e-5 for dist(f_3, F^(3)) is what its ascent as written
 # returns: the same guard damps the steps, so the result is essentially the largest

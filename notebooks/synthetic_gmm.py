@@ -86,8 +86,10 @@ fig = plots.synthetic_figure(results)
 # $K_1=6$ setting only. The stored "reference" curve is PGD with each point's step
 # normalised *exactly*; the paper's attack as written (`attacks.as_written`) normalises
 # the gradient of the batch-mean loss with a $+10^{-7}$ guard, which stalls points far
-# on the correct side: that, not inactive neurons, makes its $p=3$ floor of ~0.04 beyond
-# $\varepsilon = 1.071$. "strong" adds restarts and counts any misclassified iterate.
+# on the correct side: its $p=3$ floor beyond $\varepsilon = 1.071$ is the paper's, and
+# higher than the exact attack's (table below); the strong attack has none, so both
+# floors are artefacts of the attacks. "strong" adds restarts and counts any
+# misclassified iterate.
 # MV25's Proposition 1 caps every classifier at $1-\min(K_1,K_2)/K$ for radii
 # $\ge\sqrt2/2$; attacks from the clean point exceed it for $p=3$, but a straight line
 # toward an opposite-class centre (`attacks.strong`) breaks the points there: $p=3$
