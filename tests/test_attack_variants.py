@@ -20,7 +20,7 @@ from prelu_robust.spaces import FullSpace, score_and_grad
 def _last_iterates(net, x, y, eps, attack):
     space = FullSpace(score_and_grad(net), x.shape[1])
     zero = torch.zeros_like(x)
-    a, _, _, _ = pgd._pgd(space.bind(x), zero, torch.zeros(len(y)), y, eps, attack, keep_best=False)
+    a, _, _, _ = pgd._pgd(lambda rows: space.bind(x[rows]), zero, torch.zeros(len(y)), y, eps, attack, keep_best=False)
     return a
 
 

@@ -113,3 +113,49 @@ def test_shared_zero_start_runs_change_no_curve(trained_nets, monkeypatch, stron
         assert sum(n for _, n in shared_runs) == len(y) * len(radii) < sum(n for _, n in alone_runs)
     else:  # the reference ran without the best iterates, so the strong attack's survivors run again
         assert sum(n for _, n in shared_runs) == sum(n for _, n in alone_runs)
+
+
+def _rowwise_model(net, x):
+    """A bound model of the plain net ``net`` at x (n, D) computed row by row (products and
+    sums along each row, no BLAS): a row's results do not depend on the others in the block."""
+    W, v = net.W.detach(), net.v.detach()[0]
+
+    def model(a, s):
+        pre = ((x + a)[:, None, :] * W[None, :, :]).sum(-1)
+        return (torch.relu(pre) * v).sum(-1), ((pre > 0) * v)[:, :, None].mul(W[None]).sum(1)
+
+    return model
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.2, 0.45])
+def test_pgd_reads_cycling_points_off_their_cycle(trained_nets, eps):
+    """Points leave the loop once their iterates cycle; their last and best iterates are
+    bitwise those of stepping all ``steps`` times (at 0.1 every point settles, at 0.2 and
+    0.45 some cycle and others never do)."""
+    nets, _, test = trained_nets
+    net, x, y = nets[1.0], test.x[:200], test.y[:200]
+    attack = L2Attack(steps=1001)
+    stepped = []
+
+    def bind(rows):
+        model = _rowwise_model(net, x[rows])
+
+        def counted(a, s):
+            stepped.append(len(s))
+            return model(a, s)
+
+        return counted
+
+    zero = torch.zeros_like(x), torch.zeros(len(y))
+    a, s, best_a, best_s = pgd._pgd(bind, *zero, y, eps, attack, keep_best=True)
+    assert sum(stepped) < attack.steps * len(y)
+    model = _rowwise_model(net, x)
+    full_a, full_s = zero
+    best_margin, full_best_a = torch.full((len(y),), float("inf")), full_a.clone()
+    for _ in range(attack.steps):
+        f, grad = model(full_a, full_s)
+        better = y * f < best_margin
+        best_margin = torch.where(better, y * f, best_margin)
+        full_best_a = torch.where(better[:, None], full_a, full_best_a)
+        full_a, full_s = pgd._descend(full_a, full_s, f, grad, y, eps, attack)
+    assert torch.equal(a, full_a) and torch.equal(s, full_s) and torch.equal(best_a, full_best_a)

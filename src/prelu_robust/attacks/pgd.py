@@ -146,21 +146,76 @@ def _descend(a: Tensor, s: Tensor, f: Tensor, grad: Tensor, y: Tensor, eps: floa
     return a.mul_(factor[:, None]), s * factor
 
 
-def _pgd(model, a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack,
+#: Cycles up to this length are recognised by :func:`_pgd`, checked every ``CYCLE_CHECK`` steps.
+LONGEST_CYCLE = 8
+CYCLE_CHECK = 8
+
+
+def _periods(history: list[tuple[Tensor, Tensor]]) -> Tensor:
+    """The shortest k (n,) long with ``history[-1] == history[-1 - k]`` bitwise per row
+    (0 where none): the rows whose iterates repeat with period k."""
+    a, s = history[-1]
+    period = torch.zeros(len(s), dtype=torch.long, device=s.device)
+    for k in range(1, len(history)):
+        old_a, old_s = history[-1 - k]
+        same = (a == old_a).all(dim=1) & (s == old_s) & (period == 0)
+        period[same] = k
+    return period
+
+
+def _pgd(bind: Callable[[Tensor], Callable], a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack,
          keep_best: bool) -> tuple[Tensor, ...]:
-    """``attack.steps`` steps from (a (n, r), s (n,)) down the margin of ``model``; the
-    last iterate and (``keep_best``) the iterate of smallest margin."""
+    """``attack.steps`` steps from (a (n, r), s (n,)) down the margin of the model
+    ``bind(rows)`` of the points ``rows`` (indices); the last iterate and (``keep_best``)
+    the iterate of smallest margin.
+
+    A step maps each point's iterate to its next by a fixed computation, so a point whose
+    iterate equals the one k steps before cycles with period k from then on: its last
+    iterate is read off the cycle, whose iterates have all been judged already, and the
+    point leaves the block. Until a point leaves, the others' iterates are bitwise those
+    of running every step; after, the smaller block may round differently (as another
+    CPU would), each point still stepping on its own."""
+    n = len(s)
     best_margin = torch.full_like(s, float("inf"))
     best_a, best_s = a.clone(), s.clone()
-    for _ in range(attack.steps):
+    last_a, last_s = a.clone(), s.clone()
+    active = torch.arange(n, device=s.device)
+    model, history = bind(active), [(a, s)]
+    for step in range(1, attack.steps + 1):
         f, grad = model(a, s)
         if keep_best:
-            margin = y * f
-            better = margin < best_margin
-            best_margin = torch.where(better, margin, best_margin)
-            best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
-        a, s = _descend(a, s, f, grad, y, eps, attack)
-    return a, s, best_a, best_s
+            margin = y[active] * f
+            better = margin < best_margin[active]
+            rows = active[better]
+            best_margin[rows], best_a[rows], best_s[rows] = margin[better], a[better], s[better]
+        a, s = _descend(a, s, f, grad, y[active], eps, attack)
+        history = history[-LONGEST_CYCLE:] + [(a, s)]
+        if step % CYCLE_CHECK or step == attack.steps:
+            continue
+        period = _periods(history)
+        cycling = period > 0
+        if not bool(cycling.any()):
+            continue
+        # the iterate at attack.steps lies (attack.steps - step) mod k steps further along the cycle
+        ahead = (attack.steps - step) % period[cycling]
+        back = torch.where(ahead == 0, 0, period[cycling] - ahead)
+        picked = torch.arange(int(cycling.sum()), device=s.device)
+        last_a[active[cycling]] = torch.stack([h[0][cycling] for h in history])[-1 - back, picked]
+        last_s[active[cycling]] = torch.stack([h[1][cycling] for h in history])[-1 - back, picked]
+        stay = ~cycling
+        active = active[stay]
+        if len(active) == 0:
+            return last_a, last_s, best_a, best_s
+        history = [(ha[stay], hs[stay]) for ha, hs in history]
+        a, s = history[-1]
+        model = bind(active)
+    last_a[active], last_s[active] = a, s
+    return last_a, last_s, best_a, best_s
+
+
+def _binder(space, anchor: Tensor, u: Tensor | None) -> Callable[[Tensor], Callable]:
+    """``rows -> space.bind`` of those rows of ``anchor`` (and ``u``)."""
+    return lambda rows: space.bind(anchor[rows], None if u is None else u[rows])
 
 
 def _run_and_judge(space, exact_space, anchors: tuple[Tensor, Tensor], y: Tensor, eps: float, attack: L2Attack,
@@ -170,7 +225,7 @@ def _run_and_judge(space, exact_space, anchors: tuple[Tensor, Tensor], y: Tensor
     ``exact_space``: two (n,) bool, the second None without ``keep_best``."""
     (step_anchor, exact_anchor), (a, s, u) = anchors, start
     a, s, best_a, best_s = (torch.cat(parts) for parts in zip(*[
-        _pgd(space.bind(step_anchor[rows], None if u is None else u[rows]), a[rows], s[rows], y[rows], eps,
+        _pgd(_binder(space, step_anchor[rows], None if u is None else u[rows]), a[rows], s[rows], y[rows], eps,
              attack, keep_best) for rows in row_blocks(len(y), space.dim)]))
     exact = exact_space.bind(exact_anchor, u)
     last_ok = y * exact(a, s)[0] > 0
