@@ -87,12 +87,14 @@ def test_an_unknown_notebook_parameter_is_refused_with_the_known_ones(tmp_path):
 
 
 def test_a_failing_notebook_fails_the_run_and_keeps_the_previous_page(tmp_path):
-    env = {**os.environ, "PRELU_ROBUST_RESULTS": str(tmp_path / "results")}
+    """Parameters that pass the checks but fail in the kernel (an unreadable record of
+    execution times): one message naming the cell and the error, the previous page untouched."""
+    (tmp_path / "execution.json").write_text("{not json")
     (tmp_path / "out.ipynb").write_text("the previous good page")
-    run = driver("one", "notebooks/synthetic_gmm.py", str(tmp_path / "out.ipynb"), "-p", "profile", "ci",
-                 "-p", "n_positive", "10", env=env)
-    assert run.returncode != 0
-    assert "n_positive=10" in run.stdout + run.stderr
+    run = driver("one", "book/reproducibility.py", str(tmp_path / "out.ipynb"), "-p", "executed_dir", str(tmp_path))
+    assert run.returncode == 1
+    assert "reproducibility.py failed in cell" in run.stderr and "JSONDecodeError" in run.stderr, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
     assert (tmp_path / "out.ipynb").read_text() == "the previous good page"
 
 

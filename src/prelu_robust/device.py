@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from .validation import require
+from .validation import ParameterError, require
 
 __all__ = ["resolve_device", "compute_device", "keep_freed_memory", "choose_num_threads", "num_threads",
            "cpu_description"]
@@ -49,7 +49,7 @@ def resolve_device(device: str = "auto") -> torch.device:
     try:
         resolved = torch.device(device)
     except RuntimeError as err:
-        raise ValueError(f"unknown device={device!r}: use 'auto', 'cpu' or 'cuda[:i]'") from err
+        raise ParameterError(f"unknown device={device!r}: choose 'auto', 'cpu' or 'cuda[:i]'.") from err
     require(resolved.type != "cuda" or torch.cuda.is_available(), "device", device,
             "'auto' or 'cpu': CUDA is not available on this machine")
     return resolved

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from . import pages, paths
-from .experiments.common import RUNNER_PARAMETERS
+from .experiments import EXPERIMENTS
+from .experiments.common import RUNNER_PARAMETERS, check_parameters
 from .reporting import PAGE_METADATA
 from .validation import ParameterError, reject_unknown
 
-__all__ = ["read_notebook", "notebook_parameters", "parameter_mismatch", "set_title", "execute", "executed_profile",
+__all__ = ["read_notebook", "notebook_parameters", "parameter_mismatch", "checked_parameters", "set_title", "execute", "executed_profile",
            "execute_all", "main"]
 
 ROOT = paths.CHECKOUT
@@ -40,7 +41,8 @@ def read_notebook(source: Path):
     import jupytext  # the book's tools are imported only by the commands that use them
 
     if not source.is_file():
-        raise FileNotFoundError(f"no notebook at {source}")
+        known = sorted(str(page.notebook) for page in pages.load(paths.PAGES).notebook_pages().values())
+        raise ParameterError(f"no notebook at {source}; the book's notebooks are: {', '.join(dict.fromkeys(known))}.")
     return jupytext.read(source)
 
 
@@ -65,6 +67,15 @@ def parameter_mismatch(declared: dict[str, Any] | list[str], config_type: type) 
     return sorted(fields - names), sorted(names - fields - set(RUNNER_PARAMETERS))
 
 
+def checked_parameters(source: Path, nb, parameters: dict[str, Any]) -> dict[str, Any]:
+    """``parameters`` checked before a kernel starts: names against the notebook's parameters
+    cell, then (for a figure notebook, ``experiments.EXPERIMENTS``) types, choices and
+    ranges as its experiment checks them; returned as the notebook should receive them."""
+    reject_unknown(f"notebook {source.name}", parameters, notebook_parameters(nb))
+    experiment = EXPERIMENTS.get(source.name) if source.resolve().parent == paths.NOTEBOOKS.resolve() else None
+    return parameters if experiment is None else check_parameters(experiment.PROFILES, parameters)
+
+
 def set_title(nb, title: str) -> None:
     """Replace the first markdown heading (the page title in the book)."""
     for cell in nb.cells:
@@ -78,13 +89,13 @@ def execute(source: Path, output: Path, parameters: dict[str, Any] | None = None
             title: str | None = None, quiet: bool = False) -> float:
     """Execute ``source`` with ``parameters`` into ``output``; returns seconds.
 
-    Unknown parameter names raise :class:`ParameterError` before the kernel starts.
+    Bad parameters raise :class:`ParameterError` before the kernel starts
+    (:func:`checked_parameters`).
     """
     import papermill  # the book's tools are imported only by the commands that use them
 
-    parameters = dict(parameters or {})
     nb = read_notebook(source)
-    reject_unknown(f"notebook {source.name}", parameters, notebook_parameters(nb))
+    parameters = checked_parameters(source, nb, dict(parameters or {}))
     if title:
         set_title(nb, title)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -95,13 +106,16 @@ def execute(source: Path, output: Path, parameters: dict[str, Any] | None = None
     try:
         papermill.execute_notebook(nb, str(partial), parameters=parameters, kernel_name="python3",
                                    cwd=str(ROOT), progress_bar=not quiet, log_output=False)
-    except Exception:
-        print(f"[run_notebook] {source.name} failed; {output} is unchanged; the failed notebook is {partial}",
-              file=sys.stderr, flush=True)
-        raise
+    except papermill.PapermillExecutionError as err:
+        raise NotebookFailed(f"{source.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
+                             f"{output} is unchanged; the failed notebook (with the traceback) is {partial}") from err
     shutil.move(str(partial), output)
     partial.parent.rmdir()
     return time.perf_counter() - start
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised: the message names its cell and error and where the failed notebook is."""
 
 
 def executed_profile(output: Path) -> str | None:
@@ -179,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("notebook", type=Path)
     one.add_argument("output", type=Path)
     one.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    for command in (all_, one):
+        command.add_argument("--verbose", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     os.environ.setdefault("TQDM_MININTERVAL", "30")
     try:
@@ -186,9 +202,11 @@ def main(argv: list[str] | None = None) -> int:
             execute_all(args.out, args.profile, args.only)
         else:
             execute(args.notebook, args.output, {k: _parse_value(v) for k, v in args.parameter})
-    except ParameterError as err:
+    except (ParameterError, NotebookFailed) as err:
+        if args.verbose:
+            raise
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(err, ParameterError) else 1
     return 0
 
 

@@ -147,7 +147,7 @@ def _descend(a: Tensor, s: Tensor, f: Tensor, grad: Tensor, y: Tensor, eps: floa
 
 
 #: Cycles up to this length are recognised by :func:`_pgd`, checked every ``CYCLE_CHECK`` steps.
-LONGEST_CYCLE = 8
+LONGEST_CYCLE = 32
 CYCLE_CHECK = 8
 
 

@@ -13,9 +13,9 @@ import numpy as np
 
 from ..progress import progress
 from ..store import ResultsStore
-from ..validation import reject_unknown, require, require_choice
+from ..validation import check_fields, check_type, reject_unknown, require, require_choice
 
-__all__ = ["PROFILES", "RUNNER_PARAMETERS", "grid", "build_config", "resolve_profile", "notebook_overrides",
+__all__ = ["PROFILES", "RUNNER_PARAMETERS", "check_parameters", "grid", "build_config", "resolve_profile", "notebook_overrides",
            "derive_seed", "PowerRun", "Run", "SweepCost", "sweep", "all_stored", "shard_of"]
 
 C = TypeVar("C")
@@ -26,8 +26,30 @@ PROFILES = ("ci", "paper")
 ``auto`` (notebooks only) picks ``paper`` when its results are stored, else ``ci``."""
 
 
-#: Notebook parameters that choose how a page runs, not what it computes.
-RUNNER_PARAMETERS = ("profile", "device", "force", "data_root")
+#: Notebook parameters that choose how a page runs, not what it computes, with their types.
+RUNNER_PARAMETERS = {"profile": str, "device": str, "force": bool, "data_root": str | None}
+
+
+def check_parameters(profiles: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A notebook's parameters ``values`` checked as its experiment will use them, before
+    any computation: the runner's and each setting's type (a lone value stands for a list
+    of one), then the whole config of the chosen profile (``auto``: of both). Returns the
+    values as the notebook should receive them; raises :class:`ParameterError`."""
+    config_type = type(next(iter(profiles.values())))
+    values = check_fields(config_type, values)
+    for name, kind in RUNNER_PARAMETERS.items():
+        if name in values:
+            values[name] = check_type(name, values[name], kind)
+    profile = values.get("profile", "auto")
+    require_choice("profile", profile, ["auto", *profiles])
+    if "device" in values:
+        from ..device import resolve_device  # imports torch: only where a device is named
+
+        resolve_device(values["device"])
+    settings = {k: v for k, v in values.items() if k not in RUNNER_PARAMETERS}
+    for name in (profiles if profile == "auto" else [profile]):
+        build_config(profiles, name, settings)
+    return values
 
 
 def grid(start: float, stop: float, num: int) -> tuple[float, ...]:
