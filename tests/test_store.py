@@ -55,3 +55,40 @@ def test_a_crash_leaves_no_entry_and_no_temporary_files(tmp_path):
         store.save("demo", {"a": 1}, {"x": np.ones(1)}, {"unserialisable": object()})
     assert not store.has("demo", {"a": 1})
     assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "demo").iterdir())
+
+
+def test_a_truncated_entry_is_set_aside_by_path_and_recomputed_alone(tmp_path):
+    store = ResultsStore(tmp_path)
+    for a in (1, 2):
+        store.save("demo", {"a": a}, {"x": np.arange(1000.0) * a}, {"wall_s": 1.0})
+    broken = store.path("demo", {"a": 1}) / "arrays.npz"
+    broken.write_bytes(broken.read_bytes()[:100])
+    calls = []
+
+    def compute(a):
+        calls.append(a)
+        return {"x": np.arange(1000.0) * a}
+
+    with pytest.warns(UserWarning, match=str(store.path("demo", {"a": 1}))):
+        first, meta = store.get_or_compute("demo", {"a": 1}, lambda: compute(1))
+    second, _ = store.get_or_compute("demo", {"a": 2}, lambda: compute(2))
+    assert calls == [1] and meta["computed_now"]
+    assert np.array_equal(first["x"], np.arange(1000.0)) and np.array_equal(second["x"], 2 * np.arange(1000.0))
+    assert np.array_equal(store.load("demo", {"a": 1})["x"], np.arange(1000.0))  # healed
+    assert len(list((tmp_path / "demo" / ".unreadable").iterdir())) == 1  # kept for inspection
+
+
+def test_an_entry_another_writer_finished_first_is_success(tmp_path, monkeypatch):
+    """Two writers of the same key: the one renaming second finds the entry in place."""
+    store, other = ResultsStore(tmp_path), ResultsStore(tmp_path)
+    real_replace = __import__("os").replace
+
+    def replace_after_the_other_writer(src, dst):
+        monkeypatch.setattr("os.replace", real_replace)
+        other.save("demo", {"a": 1}, {"x": np.ones(3)}, {})
+        real_replace(src, dst)
+
+    monkeypatch.setattr("os.replace", replace_after_the_other_writer)
+    store.save("demo", {"a": 1}, {"x": np.ones(3)}, {})
+    assert np.array_equal(store.load("demo", {"a": 1})["x"], np.ones(3))
+    assert [p.name for p in (tmp_path / "demo").iterdir()] == [store.path("demo", {"a": 1}).name]

@@ -5,7 +5,10 @@ An entry lives in ``<root>/<kind>/<key>/`` with
 plot), ``meta.json`` (timings and provenance). ``key`` is a hash of the
 canonical JSON of the configuration and the library version, so any change of
 setting or code version addresses a new entry. Writes go to a temporary folder
-renamed into place, so a crash never leaves a half-written entry.
+renamed into place, so a crash never leaves a half-written entry; an entry that
+another writer finished first is kept (same key, same inputs). An entry that cannot be
+read is moved aside to ``<root>/<kind>/.unreadable/`` with a warning naming it, and
+counts as missing: only that run is recomputed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -95,15 +100,34 @@ class ResultsStore:
         return (self.path(kind, config) / "arrays.npz").is_file()
 
     def load(self, kind: str, config: Any) -> Arrays | None:
-        """The stored arrays, or None when the entry is missing."""
-        file = self.path(kind, config) / "arrays.npz"
-        if not file.is_file():
+        """The stored arrays, or None when the entry is missing or unreadable (then moved aside)."""
+        entry = self.path(kind, config)
+        try:
+            with np.load(entry / "arrays.npz") as data:
+                return {name: data[name] for name in data.files}
+        except FileNotFoundError:
             return None
-        with np.load(file) as data:
-            return {name: data[name] for name in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            self._set_aside(entry, err)
+            return None
 
     def meta(self, kind: str, config: Any) -> dict[str, Any]:
-        return json.loads((self.path(kind, config) / "meta.json").read_text())
+        """The entry's timings and provenance ({} when its meta.json is unreadable)."""
+        try:
+            return json.loads((self.path(kind, config) / "meta.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _set_aside(self, entry: Path, err: Exception) -> None:
+        """Move an unreadable entry out of the way (kept for inspection) and say so."""
+        aside = entry.parent / ".unreadable" / f"{entry.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(entry, aside)
+        except FileNotFoundError:  # another reader moved it first
+            return
+        warnings.warn(f"results entry {entry} is unreadable ({type(err).__name__}: {err}); moved to {aside}, "
+                      "it will be recomputed", stacklevel=3)
 
     def save(self, kind: str, config: Any, arrays: Arrays, meta: Mapping[str, Any]) -> Path:
         """Write an entry atomically (temporary folder, then rename)."""
@@ -115,9 +139,13 @@ class ResultsStore:
                                                         sort_keys=True) + "\n")
             (tmp / "meta.json").write_text(json.dumps(dict(meta), indent=1, sort_keys=True) + "\n")
             np.savez_compressed(tmp / "arrays.npz", **arrays)
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            if final.exists():  # a recompute (force) replaces the entry
+                shutil.rmtree(final, ignore_errors=True)
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                if not (final / "arrays.npz").is_file():  # not another writer's finished entry
+                    raise
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -133,7 +161,7 @@ class ResultsStore:
         if not force:
             arrays = self.load(kind, config)
             if arrays is not None:
-                return arrays, {**self.meta(kind, config), "computed_now": False}
+                return arrays, {"wall_s": 0.0, "cpu_s": 0.0, **self.meta(kind, config), "computed_now": False}
         wall, cpu = time.perf_counter(), time.process_time()
         arrays = compute()
         meta = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu, **provenance()}
