@@ -66,12 +66,13 @@ from IPython.display import Markdown, display
 from prelu_robust import plots
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import notebook_overrides
-from prelu_robust.reporting import profile_banner, page_metadata, synthetic_summary, variants_summary
+from prelu_robust.reporting import profile_banner, page_metadata, synthetic_summary, training_check, variants_summary
 from prelu_robust.store import default_store
 
 profile, config = synthetic.resolve_profile(profile, **notebook_overrides(globals(), synthetic.SyntheticConfig))
 results = synthetic.run(config, profile, device=device, force=force)
 display(Markdown(profile_banner(results)), metadata=page_metadata(results))
+display(Markdown(training_check(results)))  # empty when every net fit its training data
 
 # %% [markdown]
 # ## The figure

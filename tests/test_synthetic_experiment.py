@@ -107,3 +107,18 @@ def test_attack_variants_are_stored_beside_the_runs_and_ordered(tmp_path):
     again = synthetic.variants(config, store)
     assert again.cost.computed == 0 and np.array_equal(again.robust["strong"], curves.robust["strong"])
     assert not any(store.has(synthetic.KIND, one.settings()) for one in config.runs())
+
+
+def test_nets_that_did_not_fit_are_flagged_on_the_page(tmp_path):
+    """One epoch from a 1e-7 initialisation: the nets stay near zero and the page says so."""
+    import dataclasses
+
+    from prelu_robust.reporting import training_check
+
+    config = synthetic.make_config("ci", **{**TINY, "epochs": 1, "init_scale": 1e-7, "repeats": 1})
+    results = synthetic.run(config, "ci", store=ResultsStore(tmp_path), device="cpu", show_progress=False)
+    assert (results.train_error > 0).all()
+    warning = training_check(results)
+    assert "did not fit their training data" in warning
+    assert "- p=1: 2 of 2 runs" in warning and "- p=3: 2 of 2 runs" in warning
+    assert training_check(dataclasses.replace(results, train_error=np.zeros_like(results.train_error))) == ""

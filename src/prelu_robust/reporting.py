@@ -19,7 +19,8 @@ from .experiments.alignment import AlignmentConfig, AlignmentTrajectory
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 
-__all__ = ["PAGE_METADATA", "page_metadata", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "synthetic_summary", "variants_summary",
+__all__ = ["PAGE_METADATA", "page_metadata", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
+           "variants_summary",
            "alignment_summary",
            "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report"]
 
@@ -110,6 +111,23 @@ def robust_table(config: SyntheticConfig, columns_of: Callable[[int, float], lis
         headers += [name for name, _ in named]
         columns += [values for _, values in named]
     return markdown_table(headers, [[float(e)] + [float(col[i]) for col in columns] for i, e in enumerate(eps)])
+
+
+def training_check(r: SyntheticResults) -> str:
+    """A warning (markdown) naming the runs that did not fit their training data, per
+    power, or "" when every run did: a net that never left its small initialisation
+    still yields curves and cosine maps, which then say nothing about trained nets."""
+    lines = []
+    for pi, p in enumerate(r.config.powers):
+        unfit = r.train_error[pi] > 0
+        if unfit.any():
+            lines.append(f"- p={p:g}: {int(unfit.sum())} of {unfit.size} runs, final training error up to "
+                         f"{r.train_error[pi].max():.3f}, final training loss up to {r.final_loss[pi].max():.3g}")
+    if not lines:
+        return ""
+    return "\n".join(["**Warning: some nets did not fit their training data within the epoch budget.**", "", *lines,
+                      "", "Their panels describe nets that stayed near their initialisation (or are still fitting), "
+                      "not the trained nets the theory is about. Raise `epochs` or `lr` for these settings."])
 
 
 def synthetic_summary(r: SyntheticResults) -> str:

@@ -353,7 +353,8 @@ class SyntheticResults:
     """Everything the §5.1 figure draws. P = len(powers), A = len(alphas),
     R = repeats, E = len(eps_grid), h = width, T = top_neurons, K = n_clusters.
 
-    - ``distance``, ``test_accuracy``, ``final_loss``: (P, A, R)
+    - ``distance``, ``test_accuracy``, ``final_loss``, ``train_error``: (P, A, R), the
+      last two at the end of training
     - ``contributions``: (P, h), sorted, for (alphas[0], repeat 0)
     - ``cosines``: (P, T, K+2) for the same models, columns mu_+, mu_-, mu_1..mu_K
     - ``robust_reference``, ``robust_strong``: (P, R, E); ``robust_ideal``: (P, E)
@@ -364,6 +365,7 @@ class SyntheticResults:
     distance: np.ndarray
     test_accuracy: np.ndarray
     final_loss: np.ndarray
+    train_error: np.ndarray
     contributions: np.ndarray
     cosines: np.ndarray
     robust_reference: np.ndarray
@@ -398,7 +400,7 @@ def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore
     dev = compute_device(device)
     P, A, R, E = len(config.powers), len(config.alphas), config.repeats, len(config.eps_grid)
     shape = (P, A, R)
-    distance, accuracy, loss = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    distance, accuracy, loss, train_error = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape)
     contributions = np.zeros((P, config.width), np.float32)
     cosines = np.zeros((P, min(config.top_neurons, config.width), config.n_clusters + 2), np.float32)
     robust_ref, robust_strong, robust_ideal = np.zeros((P, R, E)), np.zeros((P, R, E)), np.zeros((P, E))
@@ -409,12 +411,13 @@ def run(config: SyntheticConfig, profile: str = "custom", *, store: ResultsStore
         distance[pi, ai, r] = arrays["distance"]
         accuracy[pi, ai, r] = arrays["test_accuracy"]
         loss[pi, ai, r] = math.exp(arrays["log_loss"][-1])
+        train_error[pi, ai, r] = arrays["train_error"][-1]
         if one.attacked:
             robust_ref[pi, r], robust_strong[pi, r] = arrays["robust_reference"], arrays["robust_strong"]
             if one.attack_ideal:
                 contributions[pi], cosines[pi] = arrays["contributions"], arrays["cosines"]
                 robust_ideal[pi] = arrays["robust_ideal"]
-    return SyntheticResults(config, profile, distance, accuracy, loss, contributions, cosines, robust_ref,
+    return SyntheticResults(config, profile, distance, accuracy, loss, train_error, contributions, cosines, robust_ref,
                             robust_strong, robust_ideal, cost)
 
 
