@@ -122,3 +122,15 @@ def test_nets_that_did_not_fit_are_flagged_on_the_page(tmp_path):
     assert "did not fit their training data" in warning
     assert "- p=1: 2 of 2 runs" in warning and "- p=3: 2 of 2 runs" in warning
     assert training_check(dataclasses.replace(results, train_error=np.zeros_like(results.train_error))) == ""
+
+
+def test_every_power_gets_its_cosine_map(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from prelu_robust import plots
+
+    config = synthetic.make_config("ci", **{**TINY, "powers": [1, 2, 3], "repeats": 1})
+    results = synthetic.run(config, "ci", store=ResultsStore(tmp_path), device="cpu", show_progress=False)
+    titles = " | ".join(ax.get_title() for ax in plots.synthetic_figure(results).axes)
+    assert all(f"p={p}" in titles for p in (1, 2, 3)), titles

@@ -124,16 +124,21 @@ def variants_figure(curves: VariantCurves, config: SyntheticConfig) -> Figure:
 
 
 def synthetic_figure(r: SyntheticResults) -> Figure:
-    """All five panels of the Section 5.1 figure."""
-    fig = plt.figure(figsize=(13, 8), layout="constrained")
-    grid = fig.add_gridspec(2, 3)
+    """All five panels of the Section 5.1 figure: the cosine maps of two powers share the
+    bottom row as in the paper; with more powers, each has a row of its own."""
+    powers = list(r.config.powers)
+    cosine_rows = 1 if len(powers) <= 2 else len(powers)
+    fig = plt.figure(figsize=(13, 4 * (1 + cosine_rows)), layout="constrained")
+    grid = fig.add_gridspec(1 + cosine_rows, 3)
     distance_panel(fig.add_subplot(grid[0, 0]), r)
     contribution_panel(fig.add_subplot(grid[0, 1]), r)
     robust_panel(fig.add_subplot(grid[0, 2]), r)
-    powers = list(r.config.powers)
-    cosine_panel(fig.add_subplot(grid[1, :2] if len(powers) > 1 else grid[1, :]), r, powers[0])
-    if len(powers) > 1:
-        cosine_panel(fig.add_subplot(grid[1, 2]), r, powers[-1])
+    if len(powers) == 2:
+        cosine_panel(fig.add_subplot(grid[1, :2]), r, powers[0])
+        cosine_panel(fig.add_subplot(grid[1, 2]), r, powers[1])
+    else:
+        for row, p in enumerate(powers, start=1):
+            cosine_panel(fig.add_subplot(grid[row, :]), r, p)
     return fig
 
 
