@@ -3,8 +3,9 @@
 An entry lives in ``<root>/<kind>/<key>/`` with
 ``config.json`` (the full configuration), ``arrays.npz`` (what the figures
 plot), ``meta.json`` (timings and provenance). ``key`` is a hash of the
-canonical JSON of the configuration and the library version, so any change of
-setting or code version addresses a new entry. Writes go to a temporary folder
+canonical JSON of the configuration and the kind's *results version*
+(:data:`RESULTS_VERSIONS`), so any change of setting, or of code that changes a
+kind's results (its version is bumped), addresses a new entry. Writes go to a temporary folder
 renamed into place, so a crash never leaves a half-written entry; an entry that
 another writer finished first is kept (same key, same inputs). An entry that cannot be
 read is moved aside to ``<root>/<kind>/.unreadable/`` with a warning naming it, and
@@ -34,10 +35,26 @@ import torch
 from . import __version__
 from .paths import results_root
 
-__all__ = ["Arrays", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "default_store",
+__all__ = ["Arrays", "RESULTS_VERSIONS", "results_version", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "default_store",
            "compare_arrays"]
 
 Arrays = dict[str, np.ndarray]
+
+#: Each kind's results version, part of its entries' keys. Bump a kind's version when a
+#: change of code changes its results: tests/test_golden.py recomputes a small entry of
+#: every kind and fails until the version (and the golden store) are renewed.
+RESULTS_VERSIONS = {
+    "synthetic-run": "0.1.0",
+    "synthetic-variants": "0.1.0",
+    "mnist-run": "0.1.0",
+    "mnist-model": "0.1.0",
+    "alignment": "0.1.0",
+}
+
+
+def results_version(kind: str) -> str:
+    """The results version of ``kind`` (the library version for a kind not listed)."""
+    return RESULTS_VERSIONS.get(kind, __version__)
 
 
 def canonical_json(config: Mapping[str, Any] | Any) -> str:
@@ -56,7 +73,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def config_key(config: Mapping[str, Any] | Any, version: str = __version__) -> str:
-    """16 hex digits of sha256(canonical config + library version)."""
+    """16 hex digits of sha256(canonical config + results version)."""
     digest = hashlib.sha256(f"{canonical_json(config)}|prelu_robust={version}".encode())
     return digest.hexdigest()[:16]
 
@@ -94,7 +111,7 @@ class ResultsStore:
         self.root = Path(root)
 
     def path(self, kind: str, config: Any) -> Path:
-        return self.root / kind / config_key(config)
+        return self.root / kind / config_key(config, results_version(kind))
 
     def has(self, kind: str, config: Any) -> bool:
         return (self.path(kind, config) / "arrays.npz").is_file()
@@ -164,7 +181,8 @@ class ResultsStore:
                 return arrays, {"wall_s": 0.0, "cpu_s": 0.0, **self.meta(kind, config), "computed_now": False}
         wall, cpu = time.perf_counter(), time.process_time()
         arrays = compute()
-        meta = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu, **provenance()}
+        meta = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu,
+                "results_version": results_version(kind), **provenance()}
         self.save(kind, config, arrays, meta)
         return arrays, {**meta, "computed_now": True}
 
