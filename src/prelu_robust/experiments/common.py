@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from ..device import resolve_device
 from ..progress import progress
 from ..store import ResultsStore
 from ..validation import check_fields, check_type, reject_unknown, require, require_choice
@@ -43,8 +44,6 @@ def check_parameters(profiles: Mapping[str, Any], values: Mapping[str, Any]) -> 
     profile = values.get("profile", "auto")
     require_choice("profile", profile, ["auto", *profiles])
     if "device" in values:
-        from ..device import resolve_device  # imports torch: only where a device is named
-
         resolve_device(values["device"])
     settings = {k: v for k, v in values.items() if k not in RUNNER_PARAMETERS}
     for name in (profiles if profile == "auto" else [profile]):
