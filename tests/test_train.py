@@ -136,3 +136,18 @@ def test_sgd_step_applies_the_assembled_gradient():
     expected_W, expected_v = net.W.detach() - 0.3 * grad.grad_W(net.W.detach()), net.v.detach() - 0.3 * grad.grad_v
     net.sgd_step(grad, 0.3)
     assert torch.allclose(net.W, expected_W, rtol=1e-12) and torch.allclose(net.v, expected_v, rtol=1e-12)
+
+
+def test_float32_products_can_be_chosen_and_equal_the_data_dtype():
+    """"float32" is selectable (None in a notebook keeps the profile's bf16) and computes as None."""
+    from prelu_robust.experiments import synthetic
+
+    assert synthetic.make_config("ci", product_dtype="float32").product_dtype == "float32"
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 5), torch.sign(torch.randn(64))
+    nets = []
+    for dtype in (None, "float32"):
+        net = PReLUNet(5, 8, p=1.0).init_small(1e-2, torch.Generator().manual_seed(0))
+        train_sgd(net, x, y, SGDConfig(lr=0.1, batch_size=16, epochs=3, product_dtype=dtype), show_progress=False)
+        nets.append(net)
+    assert torch.equal(nets[0].W, nets[1].W) and torch.equal(nets[0].v, nets[1].v)

@@ -52,7 +52,9 @@ def loss_slope(margins: Tensor, loss: str) -> Tensor:
 
 LOSSES = ("exp", "logistic")
 SCHEDULES = ("constant", "loss_adaptive")
-PRODUCT_DTYPES = {"bfloat16": torch.bfloat16}  # besides None: the data's own dtype
+#: Precisions of the training (and attack) matrix products by name; "float32" and None
+#: both keep the data's own float32 (None is what the stored entries say).
+PRODUCT_DTYPES: dict[str, torch.dtype | None] = {"bfloat16": torch.bfloat16, "float32": None}
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,8 @@ def train_sgd(model: PReLUNet, x: Tensor, y: Tensor, config: SGDConfig, *,
     lr = config.lr
     active = torch.arange(model.width, device=model.W.device)
     work = model  # the units still trained; a subnet once pruned
-    x_products = x if config.product_dtype is None else x.to(PRODUCT_DTYPES[config.product_dtype])  # once
+    product_dtype = PRODUCT_DTYPES.get(config.product_dtype)
+    x_products = x if product_dtype is None else x.to(product_dtype)  # once
 
     def snapshot() -> None:
         if work is not model:
