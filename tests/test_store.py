@@ -92,3 +92,30 @@ def test_an_entry_another_writer_finished_first_is_success(tmp_path, monkeypatch
     store.save("demo", {"a": 1}, {"x": np.ones(3)}, {})
     assert np.array_equal(store.load("demo", {"a": 1})["x"], np.ones(3))
     assert [p.name for p in (tmp_path / "demo").iterdir()] == [store.path("demo", {"a": 1}).name]
+
+
+def test_the_store_command_lists_verifies_and_exports(tmp_path, capsys):
+    import csv
+    import io
+
+    from prelu_robust import cli
+    from prelu_robust.store import entries, export_csv
+
+    store = ResultsStore(tmp_path)
+    for a in (1, 2):
+        store.save("demo", {"a": a, "grid": [0.1, 0.2]}, {"score": np.asarray(a / 10), "curve": np.ones(3)}, {"cpu_s": 2.0})
+    assert cli.main(["store", "--root", str(tmp_path), "list"]) == 0
+    assert "demo: 2 entries" in capsys.readouterr().out
+    assert cli.main(["store", "--root", str(tmp_path), "verify"]) == 0
+    out = io.StringIO()
+    assert export_csv(tmp_path, "demo", out) == 2
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [row["a"] for row in rows] == sorted(["1", "2"], key=lambda a: store.path("demo", {"a": int(a), "grid": [0.1, 0.2]}).name)
+    assert {row["score"] for row in rows} == {"0.1", "0.2"} and rows[0]["grid"] == "[0.1, 0.2]" and rows[0]["cpu_s"] == "2.0"
+    # a truncated entry and an entry under a key that is not its configuration's are both reported
+    first, second = (e.folder for e in entries(tmp_path, "demo"))
+    (first / "arrays.npz").write_bytes((first / "arrays.npz").read_bytes()[:50])
+    second.rename(second.with_name("0123456789abcdef"))
+    assert cli.main(["store", "--root", str(tmp_path), "verify"]) == 1
+    report = capsys.readouterr().out
+    assert "unreadable" in report and "0123456789abcdef: its configuration's key" in report and "2 with problems" in report

@@ -14,6 +14,7 @@ counts as missing: only that run is recomputed.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -24,8 +25,8 @@ import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, is_dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ import torch
 from . import __version__
 from .paths import results_root
 
-__all__ = ["Arrays", "RESULTS_VERSIONS", "results_version", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "default_store",
+__all__ = ["Arrays", "RESULTS_VERSIONS", "Entry", "entries", "verify", "export_csv", "results_version", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "default_store",
            "compare_arrays"]
 
 Arrays = dict[str, np.ndarray]
@@ -205,3 +206,62 @@ def compare_arrays(stored: Arrays | None, new: Arrays, ignore: tuple[str, ...] =
             gap = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("nan")
             differ.append(f"{name} {gap:.1e}")
     return "identical" if not differ else "; ".join(differ)
+
+
+# -- what the store command shows: entries, their checks, a CSV export ------------------------------------------
+@dataclass(frozen=True)
+class Entry:
+    """One entry folder of a store: its kind, key and folder."""
+
+    kind: str
+    key: str
+    folder: Path
+
+    def config(self) -> dict[str, Any]:
+        return json.loads((self.folder / "config.json").read_text())
+
+
+def entries(root: Path, kind: str | None = None) -> Iterator[Entry]:
+    """Every entry under ``root`` (of ``kind`` only, when given), by kind and key."""
+    for kind_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+            if root.is_dir() else []:
+        if kind is None or kind_dir.name == kind:
+            for folder in sorted(p for p in kind_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                yield Entry(kind_dir.name, folder.name, folder)
+
+
+def verify(entry: Entry) -> str | None:
+    """What is wrong with an entry (None when nothing): unreadable files, or a key that is
+    not its configuration's under the kind's results version (a stale or moved entry)."""
+    try:
+        config = entry.config()
+        with np.load(entry.folder / "arrays.npz") as data:
+            for name in data.files:
+                data[name]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        return f"unreadable ({type(err).__name__}: {err})"
+    expected = config_key(config, results_version(entry.kind))
+    if expected != entry.key:
+        return f"its configuration's key under results version {results_version(entry.kind)} is {expected}"
+    return None
+
+
+def export_csv(root: Path, kind: str, out) -> int:
+    """One CSV row per entry of ``kind``: its key, every setting and every scalar array as
+    columns (lists as JSON), and its CPU seconds; returns the number of rows."""
+    rows = []
+    for entry in entries(root, kind):
+        row: dict[str, Any] = {"key": entry.key}
+        row.update({name: json.dumps(value) if isinstance(value, (list, dict)) else value
+                    for name, value in entry.config().items()})
+        with np.load(entry.folder / "arrays.npz") as data:
+            row.update({name: data[name].item() for name in data.files if data[name].size == 1})
+        meta_file = entry.folder / "meta.json"
+        if meta_file.is_file():
+            row["cpu_s"] = json.loads(meta_file.read_text()).get("cpu_s")
+        rows.append(row)
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    writer = csv.DictWriter(out, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return len(rows)
