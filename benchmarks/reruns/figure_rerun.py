@@ -3,7 +3,11 @@ check of the store: one run of each kind is recomputed from scratch, timed, and
 compared array by array with its stored entry; the times are projected onto the
 figure's 150 runs. Writes benchmarks/reports/RESULTS_RERUN_K<K>.md.
 
-    python benchmarks/reruns/figure_rerun.py [K]      # K = 10 (default) or 20
+    python benchmarks/reruns/figure_rerun.py [K] [PRODUCT_DTYPE]   # K = 10 (default) or 20
+
+With PRODUCT_DTYPE (``float32``, ``bfloat16``) the runs are computed at that precision
+instead of the stored one: the cost of a recompute on a CPU that resolves ``auto`` to it,
+compared with the stored entries at their own precision (so they differ by rounding).
 
 Kinds: per p, a run without attacks (alpha index 1), an attacked run (alpha index 0,
 repeat 1) and the attacked run that also attacks the ideal classifier (repeat 0).
@@ -23,11 +27,12 @@ from prelu_robust.reporting import write_rerun_report
 from prelu_robust.store import compare_arrays, default_store
 
 
-def main(n_clusters: int = 10) -> None:
+def main(n_clusters: int = 10, product_dtype: str | None = None) -> None:
     torch.set_num_threads(1)
     keep_freed_memory()
     clusters = {} if n_clusters == 10 else {"n_clusters": 20, "n_positive": 8}
-    config = synthetic.make_config("paper", **clusters)
+    stored_config = synthetic.make_config("paper", **clusters)
+    config = synthetic.make_config("paper", **clusters, product_dtype=product_dtype)
     store = default_store("paper")
     n_alphas, repeats = len(config.alphas), config.repeats
     kinds = [("no attack", 1, 0, (n_alphas - 1) * repeats), ("attacked", 0, 1, repeats - 1),
@@ -36,7 +41,7 @@ def main(n_clusters: int = 10) -> None:
     for p in config.powers:
         for kind, alpha_index, repeat, count in kinds:
             run = synthetic.SyntheticRun(config, float(p), alpha_index, repeat)
-            settings = run.settings()
+            settings = synthetic.SyntheticRun(stored_config, float(p), alpha_index, repeat).settings()
             start = time.process_time()
             arrays = synthetic.compute_run(run, torch.device("cpu"), show_progress=False)
             cpu_s = time.process_time() - start
@@ -47,11 +52,13 @@ def main(n_clusters: int = 10) -> None:
             projected += count * cpu_s
             print(rows[-1], flush=True)
     header = "| p | kind | runs of this kind | CPU-s now | CPU-s recorded | against the store |"
-    print(write_rerun_report(f"RESULTS_RERUN_K{config.n_clusters}.md",
-                 f"The Section 5.1 figure (K = {config.n_clusters}) with the current engine",
+    suffix, precision = ("", "") if product_dtype is None else (f"_{product_dtype.upper()}", f", products in {product_dtype}")
+    print(write_rerun_report(f"RESULTS_RERUN_K{config.n_clusters}{suffix}.md",
+                 f"The Section 5.1 figure (K = {config.n_clusters}) with the current engine{precision}",
                  "One run of each kind recomputed from scratch and compared with its stored entry "
-                 "(`benchmarks/reruns/figure_rerun.py`).", header, rows, "Projected whole figure", projected))
+                 f"(`benchmarks/reruns/figure_rerun.py {n_clusters} {product_dtype or ''}`).", header, rows,
+                 "Projected whole figure", projected))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10, sys.argv[2] if len(sys.argv) > 2 else None)
