@@ -6,7 +6,7 @@ figure's 150 runs. Writes benchmarks/reports/RESULTS_RERUN_K<K>.md.
     python benchmarks/reruns/figure_rerun.py [K] [PRODUCT_DTYPE]   # K = 10 (default) or 20
 
 With PRODUCT_DTYPE (``float32``, ``bfloat16``) the runs are computed at that precision
-instead of the stored one: the cost of a recompute on a CPU that resolves ``auto`` to it,
+instead of the stored one: the cost of a recompute at that precision,
 compared with the stored entries at their own precision (so they differ by rounding).
 
 Kinds: per p, a run without attacks (alpha index 1), an attacked run (alpha index 0,
@@ -56,7 +56,7 @@ def main(n_clusters: int = 10, product_dtype: str | None = None) -> None:
     print(write_rerun_report(f"RESULTS_RERUN_K{config.n_clusters}{suffix}.md",
                  f"The Section 5.1 figure (K = {config.n_clusters}) with the current engine{precision}",
                  "One run of each kind recomputed from scratch and compared with its stored entry "
-                 f"(`benchmarks/reruns/figure_rerun.py {n_clusters} {product_dtype or ''}`).", header, rows,
+                 f"(`{' '.join(['benchmarks/reruns/figure_rerun.py', str(n_clusters), *filter(None, [product_dtype])])}`).", header, rows,
                  "Projected whole figure", projected))
 
 
