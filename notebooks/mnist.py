@@ -45,7 +45,7 @@ table1_points = None  # test images of Table 1 (None: those of the curve)
 attack_batch = None  # APGD-CE batch
 correlation_points = None  # training images of panel (a)
 seed = None  # seed of every draw
-product_dtype = None  # "bfloat16" or "float32" for the first layer's product in training
+product_dtype = None  # "auto" (bf16 where the CPU/GPU has bf16 units), "bfloat16" or "float32": the first layer's product in training
 attack_product_dtype = None  # the same inside APGD-CE (verdicts stay float32)
 
 # %%

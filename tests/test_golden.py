@@ -25,9 +25,10 @@ RTOL, ATOL = 1e-3, 1e-3
 
 SYNTHETIC = dict(dim=30, n_train=300, n_test=100, width=30, init_scale=1e-4, epochs=20, alphas=[0.05],
                  repeats=1, eps_grid=[0.0, 0.3, 0.8], attack_points=60, attack_steps=20, strong_restarts=2,
-                 dist_batches=1, dist_batch_size=20, dist_steps=10, top_neurons=10, product_dtype=None)
+                 dist_batches=1, dist_batch_size=20, dist_steps=10, top_neurons=10, product_dtype="float32")
 MNIST = dict(n_train=1000, n_test=200, powers=[1, 3], width=20, repeats=1, epochs=2, eps_grid=[0.0, 0.05],
-             attack_points=50, table1=False, correlation_points=100, product_dtype=None, attack_product_dtype=None)
+             attack_points=50, table1=False, correlation_points=100, product_dtype="float32",
+             attack_product_dtype="float32")
 ALIGNMENT = dict(n=60, width=12, steps=300, n_snapshots=5)
 
 

@@ -32,7 +32,7 @@ from prelu_robust.device import cpu_description
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import mnist
 from prelu_robust.metrics import stable_rank
-from prelu_robust.train import PRODUCT_DTYPES
+from prelu_robust.precision import PRODUCT_DTYPES
 
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 ATTACK_POINTS = int(os.environ.get("BENCH_MNIST_POINTS", "1000"))

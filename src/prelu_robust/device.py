@@ -19,16 +19,15 @@ import torch
 from .validation import ParameterError, require
 
 __all__ = ["resolve_device", "compute_device", "keep_freed_memory", "choose_num_threads", "num_threads",
-           "cpu_description"]
+           "cpu_description", "cpu_flags"]
 
 #: CPU flags that decide which matrix kernels are fast (bf16 products need avx512_bf16 or amx).
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
-def cpu_description() -> str:
-    """The CPU's model name and its speed-relevant flags (from /proc/cpuinfo on Linux), for
-    benchmark reports: a speed measured on one CPU says little about another."""
-    model, flags = platform.processor() or platform.machine(), set()
+def _cpuinfo() -> tuple[str | None, frozenset[str]]:
+    """The CPU's model name and feature flags from /proc/cpuinfo (Linux; elsewhere none)."""
+    model, flags = None, frozenset()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
         for line in cpuinfo.read_text().splitlines():
@@ -36,8 +35,21 @@ def cpu_description() -> str:
             if key.strip() == "model name":
                 model = value.strip()
             elif key.strip() == "flags":
-                flags = set(value.split())
+                flags = frozenset(value.split())
                 break
+    return model, flags
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (/proc/cpuinfo names; empty where unknown)."""
+    return _cpuinfo()[1]
+
+
+def cpu_description() -> str:
+    """The CPU's model name and its speed-relevant flags (from /proc/cpuinfo on Linux), for
+    benchmark reports: a speed measured on one CPU says little about another."""
+    model, flags = _cpuinfo()
+    model = model or platform.processor() or platform.machine()
     present = [flag for flag in SPEED_FLAGS if flag in flags]
     return f"{model} ({', '.join(present) or 'none of ' + ', '.join(SPEED_FLAGS)}; {os.cpu_count()} CPUs)"
 

@@ -18,10 +18,11 @@ import torch
 
 from . import neurons
 from .models import PReLUNet
+from .precision import PRODUCT_DTYPES, resolve_precision_fields
 from .progress import progress
 from .validation import require, require_choice
 
-__all__ = ["LOSSES", "SCHEDULES", "PRODUCT_DTYPES", "log_mean_loss", "loss_slope", "SGDConfig", "TrainLog",
+__all__ = ["LOSSES", "SCHEDULES", "log_mean_loss", "loss_slope", "SGDConfig", "TrainLog",
            "train_sgd", "AdamConfig", "train_adam"]
 
 Tensor = torch.Tensor
@@ -52,9 +53,6 @@ def loss_slope(margins: Tensor, loss: str) -> Tensor:
 
 LOSSES = ("exp", "logistic")
 SCHEDULES = ("constant", "loss_adaptive")
-#: Precisions of the training (and attack) matrix products by name; "float32" and None
-#: both keep the data's own float32 (None is what the stored entries say).
-PRODUCT_DTYPES: dict[str, torch.dtype | None] = {"bfloat16": torch.bfloat16, "float32": None}
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,8 @@ class SGDConfig:
     ``product_dtype="bfloat16"`` runs the two matrix products of each step (the
     forward pass and the weight gradient) in bf16, with the parameters and
     everything else in their own precision (see :meth:`PReLUNet.param_grad`); None
-    keeps the data's dtype. The trained net differs from the float32 one by much less than a change of
+    or "float32" keeps the data's dtype; "auto" is this machine's faster one
+    (:mod:`prelu_robust.precision`). The trained net differs from the float32 one by much less than a change of
     repeat does (``tests/test_train.py``, the figure's rerun tables). On the CPU the
     rest of a bf16 step runs in the fused loops of :mod:`prelu_robust.kernels`.
     """
@@ -108,7 +107,7 @@ class SGDConfig:
                 "None or a number in [0, 1)")
         require_choice("schedule", self.schedule, SCHEDULES)
         require(self.max_boost >= 1, "max_boost", self.max_boost, "a number >= 1")
-        require_choice("product_dtype", self.product_dtype, (None, *PRODUCT_DTYPES))
+        resolve_precision_fields(self, "product_dtype")
 
 
 @dataclass

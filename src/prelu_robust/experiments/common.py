@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -12,11 +13,12 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..device import resolve_device
+from ..precision import AUTO, PRODUCT_DTYPES
 from ..progress import progress
 from ..store import ResultsStore
 from ..validation import check_fields, check_type, reject_unknown, require, require_choice
 
-__all__ = ["PROFILES", "RUNNER_PARAMETERS", "check_parameters", "grid", "build_config", "resolve_profile", "notebook_overrides",
+__all__ = ["PROFILES", "RUNNER_PARAMETERS", "check_parameters", "grid", "build_config", "resolve_profile", "stored_paper_config", "notebook_overrides",
            "derive_seed", "PowerRun", "Run", "SweepCost", "sweep", "all_stored", "shard_of"]
 
 C = TypeVar("C")
@@ -73,15 +75,38 @@ def build_config(profiles: Mapping[str, C], profile: str, overrides: Mapping[str
 
 
 def resolve_profile(profiles: Mapping[str, C], profile: str, is_complete: Callable[[C], bool],
-                    overrides: Mapping[str, Any]) -> tuple[str, C]:
+                    overrides: Mapping[str, Any], precision_fields: Sequence[str] = ()) -> tuple[str, C]:
     """The profile and its config; ``auto`` picks ``paper`` when ``is_complete`` says
-    that all its runs are stored, else ``ci``."""
-    if profile == "auto":
-        paper = build_config(profiles, "paper", overrides)
-        if is_complete(paper):
+    that all its runs are stored, else ``ci``.
+
+    A product precision (one of ``precision_fields``) not set by ``overrides`` is this
+    machine's (:mod:`prelu_robust.precision`), except where the ``paper`` runs are stored
+    complete at another precision: those are read, so that a reader on any CPU renders the
+    committed (bf16) store; recomputing them (``force``) on this machine keeps that precision.
+    """
+    if profile in ("auto", "paper"):
+        paper = stored_paper_config(profiles, is_complete, overrides, precision_fields)
+        if paper is not None:
             return "paper", paper
-        profile = "ci"
+        if profile == "auto":
+            profile = "ci"
     return profile, build_config(profiles, profile, overrides)
+
+
+def stored_paper_config(profiles: Mapping[str, C], is_complete: Callable[[C], bool], overrides: Mapping[str, Any],
+                        precision_fields: Sequence[str] = ()) -> C | None:
+    """The ``paper`` config with ``overrides`` whose runs are all stored: at this machine's
+    precision if so, else at the first other precision of the free ``precision_fields`` that
+    is; None when none is complete."""
+    machine = build_config(profiles, "paper", overrides)
+    if is_complete(machine):
+        return machine
+    free = [name for name in precision_fields if overrides.get(name) in (None, AUTO)]
+    for choice in itertools.product(PRODUCT_DTYPES, repeat=len(free)):
+        candidate = build_config(profiles, "paper", {**overrides, **dict(zip(free, choice))})
+        if candidate != machine and is_complete(candidate):
+            return candidate
+    return None
 
 
 def notebook_overrides(namespace: Mapping[str, Any], config_type: type) -> dict[str, Any]:

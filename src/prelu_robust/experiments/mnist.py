@@ -22,7 +22,8 @@ from ..device import compute_device
 from ..metrics import classifier_statistics, gram_stable_rank
 from ..models import PReLUNet
 from ..store import ResultsStore, default_store
-from ..train import PRODUCT_DTYPES, AdamConfig, train_adam
+from ..precision import AUTO, PRODUCT_DTYPES, resolve_precision_fields
+from ..train import AdamConfig, train_adam
 from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
@@ -35,6 +36,8 @@ KIND = "mnist-run"
 #: changing only the attack reuses the model. Local cache (git-ignored: ~1.6 MB each).
 MODEL_KIND = "mnist-model"
 #: Settings that concern the attacks only.
+#: The config's product-precision settings ("auto" is resolved when a config is made).
+PRECISION_FIELDS = ("product_dtype", "attack_product_dtype")
 ATTACK_SETTINGS = ("eps_grid", "attack_points", "table1", "table1_points", "attack_batch", "attack_product_dtype")
 
 TABLE1_DRAW_SEED = 0
@@ -62,10 +65,10 @@ class MnistConfig:
     attack_batch: int = 500
     correlation_points: int = 10000
     seed: int = 0
-    # Precision of the first layer's product (None: float32), in training and inside
-    # APGD; every verdict is taken in float32 (see apgd_ce).
-    product_dtype: str | None = "bfloat16"
-    attack_product_dtype: str | None = "bfloat16"
+    # Precision of the first layer's product in training and inside APGD ("auto": bf16
+    # where the hardware has bf16 dot products, else float32); every verdict is float32 (apgd_ce).
+    product_dtype: str | None = AUTO
+    attack_product_dtype: str | None = AUTO
 
     def __post_init__(self) -> None:
         require_choice("n_class", self.n_class, N_CLASSES)
@@ -76,8 +79,7 @@ class MnistConfig:
             value = getattr(self, name)
             require(value is None or (isinstance(value, int) and value >= 1), name, value, "None or an integer >= 1")
         require(self.lr > 0, "lr", self.lr, "a number > 0")
-        for name in ("product_dtype", "attack_product_dtype"):
-            require_choice(name, getattr(self, name), (None, *PRODUCT_DTYPES))
+        resolve_precision_fields(self, *PRECISION_FIELDS)
         require(len(self.eps_grid) >= 1 and all(0 <= e <= 1 for e in self.eps_grid), "eps_grid", self.eps_grid,
                 "a non-empty list of Linf radii in [0, 1]")
 
@@ -295,4 +297,5 @@ def run(config: MnistConfig, profile: str = "custom", *, store: ResultsStore | N
 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, MnistConfig]:
     """``auto`` picks ``paper`` when all its runs are stored, else ``ci``."""
-    return _resolve(PROFILES, profile, lambda paper: is_complete(paper, store or default_store("paper")), overrides)
+    return _resolve(PROFILES, profile, lambda paper: is_complete(paper, store or default_store("paper")), overrides,
+                    PRECISION_FIELDS)

@@ -24,7 +24,8 @@ from ..metrics import cosine_matrix
 from ..models import PReLUNet, ideal_net
 from ..spaces import NeuronSpan
 from ..store import ResultsStore, default_store
-from ..train import LOSSES, PRODUCT_DTYPES, SCHEDULES, SGDConfig, train_sgd
+from ..precision import AUTO, resolve_precision_fields
+from ..train import LOSSES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
@@ -34,6 +35,8 @@ __all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config",
            "VariantCurves", "variants", "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
 
 KIND = "synthetic-run"
+#: The config's product-precision settings ("auto" is resolved when a config is made).
+PRECISION_FIELDS = ("product_dtype",)
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,12 @@ class SyntheticConfig:
     epochs: int = 401
     repeats: int = 5
     # the engine (see train.SGDConfig): same gradient-flow time, late phase in few epochs,
-    # training products in bf16 (the rest of the step in prelu_robust.kernels' fused loops);
+    # training products in this machine's faster precision ("auto": bf16 where the CPU or
+    # GPU has bf16 dot products, the rest of the step then in prelu_robust.kernels' fused loops);
     # prune_tol also splits the neurons of the verdicts and distances (SignExactSpan)
     schedule: str = "loss_adaptive"
     prune_tol: float | None = 1e-6
-    product_dtype: str | None = "bfloat16"
+    product_dtype: str | None = AUTO
     # attacks and Algorithm 1 step with the neurons carrying >= surrogate_tol of the largest
     # contribution, merged when their cosine exceeds 1 - surrogate_tol, in their span;
     # every verdict has the full net's exact sign
@@ -96,7 +100,7 @@ class SyntheticConfig:
             require(getattr(self, name) > 0, name, getattr(self, name), "a number > 0")
         require_choice("loss", self.loss, LOSSES)
         require_choice("schedule", self.schedule, SCHEDULES)
-        require_choice("product_dtype", self.product_dtype, (None, *PRODUCT_DTYPES))
+        resolve_precision_fields(self, *PRECISION_FIELDS)
         require(0 < self.surrogate_tol < 1, "surrogate_tol", self.surrogate_tol, "a number in (0, 1)")
         require(len(self.eps_grid) >= 1 and all(e >= 0 for e in self.eps_grid), "eps_grid",
                 self.eps_grid, "a non-empty list of radii >= 0")
@@ -434,4 +438,5 @@ def stored_costs(config: SyntheticConfig, store: ResultsStore | None = None) -> 
 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, SyntheticConfig]:
     """``auto`` picks ``paper`` when all its runs are stored, else ``ci``."""
-    return _resolve(PROFILES, profile, lambda paper: is_complete(paper, store or default_store("paper")), overrides)
+    return _resolve(PROFILES, profile, lambda paper: is_complete(paper, store or default_store("paper")), overrides,
+                    PRECISION_FIELDS)
