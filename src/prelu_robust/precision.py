@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import time
+
 import torch
 
 from .device import cpu_flags

@@ -21,8 +21,8 @@ from ..data.mnist import N_CLASSES, SPLITS, ImageSplit, load_mnist
 from ..device import compute_device
 from ..metrics import classifier_statistics, gram_stable_rank
 from ..models import PReLUNet
-from ..store import ResultsStore, default_store
 from ..precision import AUTO, PRODUCT_DTYPES, resolve_precision_fields
+from ..store import ResultsStore, default_store
 from ..train import AdamConfig, train_adam
 from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
@@ -35,9 +35,9 @@ KIND = "mnist-run"
 #: Trained weights and training history, keyed by the training settings alone, so
 #: changing only the attack reuses the model. Local cache (git-ignored: ~1.6 MB each).
 MODEL_KIND = "mnist-model"
-#: Settings that concern the attacks only.
 #: The config's product-precision settings ("auto" is resolved when a config is made).
 PRECISION_FIELDS = ("product_dtype", "attack_product_dtype")
+#: Settings that concern the attacks only.
 ATTACK_SETTINGS = ("eps_grid", "attack_points", "table1", "table1_points", "attack_batch", "attack_product_dtype")
 
 TABLE1_DRAW_SEED = 0

@@ -23,8 +23,8 @@ from ..engine import CHUNK, SpanEngine
 from ..metrics import cosine_matrix
 from ..models import PReLUNet, ideal_net
 from ..spaces import NeuronSpan
-from ..store import ResultsStore, default_store
 from ..precision import AUTO, resolve_precision_fields
+from ..store import ResultsStore, default_store
 from ..train import LOSSES, SCHEDULES, SGDConfig, train_sgd
 from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
