@@ -30,9 +30,9 @@ results = None  # the store's folder; None: the committed store of the paper pro
 from IPython.display import Markdown, display
 
 from prelu_robust import claims
-from prelu_robust.store import ResultsStore, default_store
+from prelu_robust.store import ResultsStore, committed_store
 
-rows = claims.check_all(default_store("paper") if results is None else ResultsStore(results))
+rows = claims.check_all(committed_store() if results is None else ResultsStore(results))
 counts = {status: sum(r.status == status for r in rows) for status in (claims.PASS, claims.FAIL, claims.NOT_RUN)}
 display(Markdown(f"**{len(rows)} claims: {counts[claims.PASS]} pass, {counts[claims.FAIL]} fail, "
                  f"{counts[claims.NOT_RUN]} not run.**"))

@@ -10,7 +10,7 @@ import torch
 
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import SweepCost, shard_of, sweep
-from prelu_robust.store import default_store
+from prelu_robust.store import committed_store
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
     config = synthetic.make_config("paper", n_clusters=args.n_clusters, n_positive=args.n_positive)
     runs = shard_of(synthetic.variant_runs(config), (args.index, args.count))
     cost = SweepCost()
-    for one, _ in sweep(default_store("paper"), synthetic.VARIANTS_KIND, runs,
+    for one, _ in sweep(committed_store(), synthetic.VARIANTS_KIND, runs,
                         lambda r: synthetic.compute_variants(r, torch.device("cpu"), show_progress=False), cost):
         print(f"p={one.run.p:g} repeat {one.run.repeat} done; {cost.cpu_s:.0f} CPU-s so far", flush=True)
 

@@ -7,7 +7,7 @@ import pytest
 
 from prelu_robust import claims, paper
 from prelu_robust.experiments import mnist
-from prelu_robust.store import ResultsStore, default_store
+from prelu_robust.store import ResultsStore, committed_store
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def store_copy(tmp_path_factory):
     """A copy of the committed paper store that a test may corrupt."""
     root = tmp_path_factory.mktemp("store")
     for kind in ("synthetic-run", "mnist-run"):
-        shutil.copytree(default_store("paper").root / kind, root / kind)
+        shutil.copytree(committed_store().root / kind, root / kind)
     return ResultsStore(root)
 
 
@@ -38,7 +38,7 @@ def test_every_number_of_the_spec_has_a_row():
 
 def test_the_committed_store_gives_a_verdict_for_each_stored_claim():
     """Only a claim whose experiment is not implemented, or whose runs are missing, is not run."""
-    store = default_store("paper")
+    store = committed_store()
     stored = claims.Stored(store)
     complete = all(part is not None for part in (stored.synthetic, stored.variants, stored.mnist))
     rows = claims.check_all(store)
@@ -51,7 +51,7 @@ def test_the_committed_store_gives_a_verdict_for_each_stored_claim():
 def test_a_corrupted_stored_value_turns_its_row_to_fail(store_copy):
     statement = "MNIST ten classes, p=4: Linf robust accuracy at eps 0.1000"
     assert _row(claims.check_all(store_copy), statement).status == claims.PASS
-    config = mnist.make_config("paper", n_class=paper.MNIST_CLASSES)
+    config = claims.Stored(store_copy).mnist[0][0].config  # at the stored precision
     (one,) = [r for r in config.runs() if r.p == 4.0 and r.repeat == 0]
     arrays = store_copy.load(mnist.KIND, one.settings())
     index = int(np.argmin(np.abs(np.asarray(config.eps_grid) - 0.1)))
@@ -70,7 +70,7 @@ def test_an_empty_store_runs_nothing(tmp_path):
 
 
 def test_the_table_has_one_row_per_claim():
-    rows = claims.check_all(default_store("paper"))
+    rows = claims.check_all(committed_store())
     table = claims.markdown(rows).splitlines()
     assert len(table) == 2 + len(claims.CLAIMS)
     assert all(line.count("|") == table[0].count("|") for line in table)  # no stray pipes in a cell

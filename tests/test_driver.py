@@ -1,8 +1,10 @@
 """The driver refuses bad parameters with one clear line, before a kernel starts."""
 
+import os
+
 import pytest
 
-from prelu_robust import run_notebook
+from prelu_robust import paths, run_notebook
 
 
 @pytest.fixture
@@ -55,3 +57,10 @@ def test_verbose_shows_the_traceback(tmp_path, no_kernel):
 
     with pytest.raises(ParameterError, match="lr"):
         run_notebook.main(["one", "notebooks/synthetic_gmm.py", str(tmp_path / "o.ipynb"), "-p", "lr", "x", "--verbose"])
+
+
+def test_store_names_the_results_root_the_kernels_inherit(tmp_path, monkeypatch, no_kernel):
+    monkeypatch.setenv(paths.RESULTS_ENV, "restored after the test")
+    run_notebook.main(["one", "notebooks/synthetic_gmm.py", str(tmp_path / "o.ipynb"), "--store", str(tmp_path / "mine"),
+                       "-p", "lr", "x"])
+    assert os.environ[paths.RESULTS_ENV] == str(tmp_path / "mine")

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from prelu_robust.store import ResultsStore, config_key
+from prelu_robust import paths
+from prelu_robust.store import ResultsStore, committed_store, config_key, default_store
 
 
 def test_key_depends_on_every_setting_and_the_version_but_not_on_order():
@@ -39,6 +40,30 @@ def test_get_or_compute_computes_once_and_force_recomputes(tmp_path):
     assert not meta["computed_now"] and len(calls) == 1
     store.get_or_compute("demo", {"a": 1}, compute, force=True)
     assert len(calls) == 2
+
+
+def test_a_scratch_store_serves_the_committed_entries_and_keeps_every_write_out_of_them(tmp_path):
+    committed = ResultsStore(tmp_path / "paper")
+    committed.save("demo", {"a": 1}, {"x": np.ones(2)}, {"wall_s": 1.0})
+    files_before = {p: p.read_bytes() for p in committed.root.rglob("*") if p.is_file()}
+    store = ResultsStore(tmp_path / "custom", read_also=(committed.root,))
+    arrays, meta = store.get_or_compute("demo", {"a": 1}, lambda: pytest.fail("a committed entry was recomputed"))
+    assert not meta["computed_now"] and meta["wall_s"] == 1.0 and np.array_equal(arrays["x"], np.ones(2))
+    store.get_or_compute("demo", {"a": 2}, lambda: {"x": np.zeros(2)})  # other settings
+    store.get_or_compute("demo", {"a": 1}, lambda: {"x": np.full(2, 7.0)}, force=True)  # a recompute
+    assert {p: p.read_bytes() for p in committed.root.rglob("*") if p.is_file()} == files_before
+    assert store.has("demo", {"a": 2}) and not committed.has("demo", {"a": 2})
+    assert store.load("demo", {"a": 1})["x"][0] == 7.0  # the scratch entry is read first
+
+
+def test_the_paper_profile_reads_the_committed_store_and_writes_elsewhere_unless_a_root_is_chosen(tmp_path, monkeypatch):
+    monkeypatch.delenv(paths.RESULTS_ENV, raising=False)
+    store = default_store("paper")
+    assert store.root == paths.custom_results_root() / "paper" and store.read_also == (committed_store().root,)
+    assert default_store("ci").read_also == ()
+    monkeypatch.setenv(paths.RESULTS_ENV, str(tmp_path))
+    assert default_store("paper").root == committed_store().root == tmp_path / "paper"
+    assert default_store("paper").read_also == ()
 
 
 def test_a_crash_leaves_no_entry_and_no_temporary_files(tmp_path):

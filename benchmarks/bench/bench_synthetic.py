@@ -26,7 +26,7 @@ from prelu_robust.metrics import cosine_matrix, distance_to_ideal
 from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net
 from prelu_robust.reference import ReferenceNet, algorithm1_reference, pgd_reference, train_reference
 from prelu_robust.spaces import score_and_grad
-from prelu_robust.store import default_store
+from prelu_robust.store import committed_store
 from prelu_robust.train import SGDConfig, train_sgd
 
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
@@ -110,7 +110,7 @@ def main() -> None:
     # -- end to end: one attacked (p=3, alpha=0.01) run ------------------------------------
     ref_train = ref_log["seconds"] if reference_net is not None else 401 * t_ref_epoch
     ref_total = ref_train + 15 * 2000 * t_ref_pgd + 10 * 2000 * t_ref_ascent
-    store = default_store("paper")
+    store = committed_store()
     entry = store.path(synthetic.KIND, s)
     engine_run = json.loads((entry / "meta.json").read_text())["cpu_s"] if (entry / "meta.json").is_file() else None
 

@@ -28,7 +28,7 @@ import torch
 from prelu_robust import paths
 from prelu_robust.device import cpu_description
 from prelu_robust.experiments import mnist
-from prelu_robust.store import default_store
+from prelu_robust.store import committed_store
 
 IN, WIDTH = 784, 500
 APGD_ITERATIONS = 100
@@ -73,10 +73,10 @@ def attack_flop(config: mnist.MnistConfig, stored: dict[str, np.ndarray], n_poin
 
 def main() -> None:
     gflops, bf16_gflops = peak_gflops(), peak_gflops(torch.bfloat16)
-    store = default_store("paper")
+    store = committed_store()
     rows, notes = [], []
     for label, overrides in (("parity", {"n_class": 2, "table1": False}), ("ten classes + Table 1", {"n_class": 10})):
-        config = mnist.make_config("paper", **overrides)
+        config = mnist.resolve_profile("paper", store, **overrides)[1]  # at the stored precision
         train = curve = table = 0.0
         models = 0
         for p in config.powers:

@@ -13,12 +13,12 @@ import torch
 
 from prelu_robust.experiments import alignment
 from prelu_robust.reporting import write_rerun_report
-from prelu_robust.store import compare_arrays, default_store
+from prelu_robust.store import committed_store, compare_arrays
 
 
 def main() -> None:
     torch.set_num_threads(1)
-    config, store = alignment.make_config("paper"), default_store("paper")
+    config, store = alignment.make_config("paper"), committed_store()
     rows, total = [], 0.0
     for p in config.powers:
         run = alignment.AlignmentRun(config, float(p))

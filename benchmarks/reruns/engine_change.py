@@ -25,7 +25,7 @@ import numpy as np
 
 from prelu_robust import paths
 from prelu_robust.experiments import synthetic
-from prelu_robust.store import ResultsStore, default_store
+from prelu_robust.store import ResultsStore, committed_store
 
 CLUSTERS = {"K = 10, K1 = 6": {}, "K = 20, K1 = 8": {"n_clusters": 20, "n_positive": 8}}
 
@@ -82,7 +82,7 @@ def compare(config: synthetic.SyntheticConfig, old: ResultsStore, new: ResultsSt
 
 
 def main(old_root: str, dropped: tuple[str, ...], out_name: str) -> None:
-    old, new = ResultsStore(Path(old_root)), default_store("paper")
+    old, new = ResultsStore(Path(old_root)), committed_store()
     out = ["# A change of engine, run by run\n",
            f"{time.strftime('%Y-%m-%d %H:%M %Z')}. Every run of both synthetic figures, old engine "
            f"(`{old_root}`) against the current one (`results/paper`); settings the old engine lacked: "

@@ -1,7 +1,8 @@
 """The whole Section 5.1 figure's cost with the *current* engine, and a determinism
 check of the store: one run of each kind is recomputed from scratch, timed, and
 compared array by array with its stored entry; the times are projected onto the
-figure's 150 runs. Writes benchmarks/reports/RESULTS_RERUN_K<K>.md.
+figure's 150 runs. Writes benchmarks/reports/RESULTS_RERUN_K<K>[_<DTYPE>][_NO_BF16_UNITS].md
+(the last part on a CPU without bf16 matrix units, such as an AVX2-only one).
 
     python benchmarks/reruns/figure_rerun.py [K] [PRODUCT_DTYPE]   # K = 10 (default) or 20
 
@@ -23,17 +24,18 @@ import torch
 
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import synthetic
+from prelu_robust.precision import has_bf16_units
 from prelu_robust.reporting import write_rerun_report
-from prelu_robust.store import compare_arrays, default_store
+from prelu_robust.store import committed_store, compare_arrays
 
 
 def main(n_clusters: int = 10, product_dtype: str | None = None) -> None:
     torch.set_num_threads(1)
     keep_freed_memory()
     clusters = {} if n_clusters == 10 else {"n_clusters": 20, "n_positive": 8}
-    stored_config = synthetic.make_config("paper", **clusters)
-    config = synthetic.make_config("paper", **clusters, product_dtype=product_dtype)
-    store = default_store("paper")
+    store = committed_store()
+    stored_config = synthetic.resolve_profile("paper", store, **clusters)[1]  # at the stored precision
+    config = stored_config if product_dtype is None else synthetic.make_config("paper", **clusters, product_dtype=product_dtype)
     n_alphas, repeats = len(config.alphas), config.repeats
     kinds = [("no attack", 1, 0, (n_alphas - 1) * repeats), ("attacked", 0, 1, repeats - 1),
              ("attacked + ideal's curve", 0, 0, 1)]
@@ -53,6 +55,7 @@ def main(n_clusters: int = 10, product_dtype: str | None = None) -> None:
             print(rows[-1], flush=True)
     header = "| p | kind | runs of this kind | CPU-s now | CPU-s recorded | against the store |"
     suffix, precision = ("", "") if product_dtype is None else (f"_{product_dtype.upper()}", f", products in {product_dtype}")
+    suffix += "" if has_bf16_units() else "_NO_BF16_UNITS"  # one report per kind of CPU
     print(write_rerun_report(f"RESULTS_RERUN_K{config.n_clusters}{suffix}.md",
                  f"The Section 5.1 figure (K = {config.n_clusters}) with the current engine{precision}",
                  "One run of each kind recomputed from scratch and compared with its stored entry "

@@ -23,7 +23,7 @@ import numpy as np
 
 from prelu_robust import paths
 from prelu_robust.experiments import mnist
-from prelu_robust.store import ResultsStore, default_store
+from prelu_robust.store import ResultsStore, committed_store
 
 PAGES = {"parity": {"n_class": 2, "table1": False}, "ten classes": {"n_class": 10}}
 FIELDS = ("test_accuracy", "stable_rank", "robust_accuracy", "table1")
@@ -48,7 +48,7 @@ def runs(store: ResultsStore, config: mnist.MnistConfig, p: float, old: bool) ->
 
 
 def main(old_root: str) -> None:
-    old_store, new_store = ResultsStore(Path(old_root)), default_store("paper")
+    old_store, new_store = ResultsStore(Path(old_root)), committed_store()
     out = ["# The MNIST pages under a change of engine\n",
            f"{time.strftime('%Y-%m-%d %H:%M %Z')}. Every run of both MNIST pages, old engine (`{old_root}`) "
            f"against the current one (`results/paper`); the old engine lacked the settings {', '.join(DROPPED)} "

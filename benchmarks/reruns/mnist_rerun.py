@@ -23,7 +23,7 @@ import torch
 from prelu_robust.device import keep_freed_memory
 from prelu_robust.experiments import mnist
 from prelu_robust.reporting import write_rerun_report
-from prelu_robust.store import ResultsStore, compare_arrays, default_store
+from prelu_robust.store import ResultsStore, committed_store, compare_arrays
 
 TIMINGS = ("train_seconds", "attack_seconds")
 
@@ -36,9 +36,9 @@ def recorded_cpu_s(store: ResultsStore, kind: str, settings: dict) -> float:
 def main(n_class: int = 10) -> None:
     torch.set_num_threads(1)
     keep_freed_memory()
-    config = mnist.make_config("paper", n_class=n_class, **({} if n_class == 10 else {"table1": False}))
+    stored, device = committed_store(), torch.device("cpu")
+    config = mnist.resolve_profile("paper", stored, n_class=n_class, **({} if n_class == 10 else {"table1": False}))[1]
     data = mnist.load_data(config)
-    stored, device = default_store("paper"), torch.device("cpu")
     rows, projected = [], 0.0
     for p in config.powers:
         run = mnist.MnistRun(config, float(p), 0)

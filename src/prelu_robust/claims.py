@@ -7,7 +7,7 @@ repeat; ``stronger`` (when given) returns what a stronger estimator of ours find
 the same quantity. :func:`check_all` turns them into :class:`Verdict` rows, the table
 of the page *Paper versus reproduction*:
 
-    rows = check_all(default_store("paper"))
+    rows = check_all(committed_store())
     print(markdown(rows))
 """
 
@@ -66,17 +66,22 @@ class Stored:
         return [(one, self.store.load(kind, one.settings())) for one in runs]
 
     @cached_property
+    def synthetic_config(self) -> synthetic.SyntheticConfig:
+        """The paper's K=10 settings at the product precision they are stored with."""
+        return synthetic.resolve_profile("paper", self.store)[1]
+
+    @cached_property
     def synthetic(self):
-        return self._load(synthetic.KIND, synthetic.PROFILES["paper"].runs())
+        return self._load(synthetic.KIND, self.synthetic_config.runs())
 
     @cached_property
     def variants(self):
         """The attack variants of the K=10 attacked models: (VariantsRun, arrays) pairs."""
-        return self._load(synthetic.VARIANTS_KIND, synthetic.variant_runs(synthetic.PROFILES["paper"]))
+        return self._load(synthetic.VARIANTS_KIND, synthetic.variant_runs(self.synthetic_config))
 
     @cached_property
     def mnist(self):
-        return self._load(mnist.KIND, mnist.make_config("paper", n_class=paper.MNIST_CLASSES).runs())
+        return self._load(mnist.KIND, mnist.resolve_profile("paper", self.store, n_class=paper.MNIST_CLASSES)[1].runs())
 
 
 Measure = Callable[[Stored], np.ndarray | None]

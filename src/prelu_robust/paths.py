@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["CHECKOUT", "NOTEBOOKS", "PAGES", "TOC", "EXECUTED", "BOOK", "DATA", "SHARED_DATA", "REPORTS", "BENCH_CACHE", "results_root"]
+__all__ = ["CHECKOUT", "NOTEBOOKS", "PAGES", "TOC", "EXECUTED", "BOOK", "DATA", "SHARED_DATA", "REPORTS", "BENCH_CACHE", "RESULTS_ENV", "results_root_is_chosen", "results_root",
+           "custom_results_root"]
 
 #: The source checkout this package was installed from (editable install).
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -27,9 +28,23 @@ REPORTS = CHECKOUT / "benchmarks" / "reports"
 BENCH_CACHE = CHECKOUT / "benchmarks" / "cache"
 
 
+#: The environment variable that chooses the results root (the driver's ``--store`` sets it).
+RESULTS_ENV = "PRELU_ROBUST_RESULTS"
+
+
+def results_root_is_chosen() -> bool:
+    """Whether ``$PRELU_ROBUST_RESULTS`` names the results root."""
+    return bool(os.environ.get(RESULTS_ENV))
+
+
 def results_root() -> Path:
     """``$PRELU_ROBUST_RESULTS``, else ``results/`` of the source checkout (or of
     the working directory when the package is not installed from one)."""
-    if "PRELU_ROBUST_RESULTS" in os.environ:
-        return Path(os.environ["PRELU_ROBUST_RESULTS"])
+    if results_root_is_chosen():
+        return Path(os.environ[RESULTS_ENV])
     return (CHECKOUT if (CHECKOUT / "pyproject.toml").is_file() else Path.cwd()) / "results"
+
+
+def custom_results_root() -> Path:
+    """Where re-runs of the paper profile with other settings are stored (git-ignored)."""
+    return results_root() / "custom"

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from .device import cpu_description
 from .store import git_revision
 from .experiments import mnist, synthetic
 from .experiments.alignment import AlignmentConfig, AlignmentTrajectory
+from .experiments.common import SweepCost
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 
@@ -64,6 +66,20 @@ def _overrides(config: Any, profile: str, profiles: Mapping[str, Any]) -> str:
     return f", with {', '.join(changed)}" if changed else ""
 
 
+def _computed_and_loaded(cost: SweepCost) -> str:
+    """How many runs a page computed, into which store, and how many it loaded."""
+    where = f" into `{_shown_path(cost.store)}`" if cost.computed and cost.store else ""
+    return f"{cost.computed} computed for this page{where}, {cost.total - cost.computed} loaded from the results store"
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the checkout when it lies inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(paths.CHECKOUT))
+    except ValueError:
+        return path
+
+
 def profile_banner(r: SyntheticResults) -> str:
     """A note stating the profile, the key settings and the compute time."""
     c = r.config
@@ -81,7 +97,7 @@ def profile_banner(r: SyntheticResults) -> str:
         f"strong attack {c.strong_restarts} restarts; Algorithm 1: {c.dist_batches} x {c.dist_batch_size} points, "
         f"{c.dist_steps} steps of {c.dist_step_size:g}.\n\n"
         f"Compute: {_duration(r.cost.wall_s)} wall, {_duration(r.cost.cpu_s)} CPU over {r.cost.total} runs "
-        f"({r.cost.computed} computed for this page, {loaded} loaded from the results store)"
+        f"({_computed_and_loaded(r.cost)})"
         + (f"; computed at git {r.cost.provenance.get('git_revision')} on {r.cost.provenance.get('date')}."
            if r.cost.provenance.get("git_revision") else ".")
         + ("\n\nThe ci profile is a scaled-down smoke run: read its numbers as a check "
@@ -225,7 +241,7 @@ def mnist_banner(r: MnistResults) -> str:
         f"{len(c.eps_grid)} Linf radii" + (f", and Table 1 on {min(c.table1_points or attacked, attacked)} points"
                                             if c.table1 else "") + ".\n\n"
         f"Compute: {_duration(r.cost.wall_s)} wall, {_duration(r.cost.cpu_s)} CPU over {r.cost.total} runs "
-        f"({r.cost.computed} computed for this page, {r.cost.total - r.cost.computed} loaded from the store). "
+        f"({_computed_and_loaded(r.cost)}). "
         f"From scratch: training {_duration(float(r.train_seconds.sum()))}, "
         f"attacks {_duration(float(r.attack_seconds.sum()))} (wall, summed over runs)."
         + ("\n\nThe ci profile is a scaled-down smoke run (a subset of the data, few epochs): read its "

@@ -2,6 +2,10 @@
 
     python -m prelu_robust.run_notebook all [--profile ci] [--out executed]
     python -m prelu_robust.run_notebook one notebooks/synthetic_gmm.py out.ipynb -p n_clusters 20
+    python -m prelu_robust.run_notebook one notebooks/synthetic_gmm.py out.ipynb -p profile ci --store /tmp/mine
+
+A re-run never writes into the committed store ``results/paper``: what it computes goes
+to ``results/custom/`` (git-ignored), or to the results root given with ``--store``.
 
 Notebooks are Jupytext py:percent files, read in memory (no ``.ipynb`` in git).
 A notebook that raises fails the command. ``all`` runs every notebook page of the
@@ -194,9 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("output", type=Path)
     one.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     for command in (all_, one):
+        command.add_argument("--store", type=Path, default=None,
+                             help=f"a results root of your own, read and written from scratch (sets ${paths.RESULTS_ENV}); "
+                                  "default: the committed store is read, and re-runs with other settings are "
+                                  "written to results/custom/")
         command.add_argument("--verbose", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     os.environ.setdefault("TQDM_MININTERVAL", "30")
+    if args.store is not None:  # the kernels inherit it
+        os.environ[paths.RESULTS_ENV] = str(args.store.resolve())
     try:
         if args.command == "all":
             execute_all(args.out, args.profile, args.only)

@@ -34,9 +34,9 @@ import numpy as np
 import torch
 
 from . import __version__
-from .paths import results_root
+from .paths import custom_results_root, results_root, results_root_is_chosen
 
-__all__ = ["Arrays", "RESULTS_VERSIONS", "Entry", "entries", "verify", "export_csv", "results_version", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "default_store",
+__all__ = ["Arrays", "RESULTS_VERSIONS", "Entry", "entries", "verify", "export_csv", "results_version", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "committed_store", "default_store",
            "compare_arrays"]
 
 Arrays = dict[str, np.ndarray]
@@ -106,20 +106,36 @@ def provenance() -> dict[str, Any]:
 
 
 class ResultsStore:
-    """Entries of computed results under ``root`` (created on first write)."""
+    """Entries of computed results under ``root`` (created on first write).
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    ``read_also``: stores read, in order, for an entry that ``root`` lacks; writes go to
+    ``root`` only. A scratch store in front of the committed one (:func:`default_store`)
+    serves the committed entries and keeps every new one out of them.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], read_also: tuple[str | os.PathLike[str], ...] = ()) -> None:
         self.root = Path(root)
+        self.read_also = tuple(Path(r) for r in read_also)
 
     def path(self, kind: str, config: Any) -> Path:
+        """Where the entry of ``config`` is written."""
         return self.root / kind / config_key(config, results_version(kind))
 
+    def found(self, kind: str, config: Any) -> Path:
+        """Where the entry of ``config`` is read: the first of ``root`` and ``read_also``
+        that holds it, else where it would be written."""
+        entry = self.path(kind, config)
+        for root in self.read_also:
+            if not (entry / "arrays.npz").is_file() and (root / kind / entry.name / "arrays.npz").is_file():
+                return root / kind / entry.name
+        return entry
+
     def has(self, kind: str, config: Any) -> bool:
-        return (self.path(kind, config) / "arrays.npz").is_file()
+        return (self.found(kind, config) / "arrays.npz").is_file()
 
     def load(self, kind: str, config: Any) -> Arrays | None:
         """The stored arrays, or None when the entry is missing or unreadable (then moved aside)."""
-        entry = self.path(kind, config)
+        entry = self.found(kind, config)
         try:
             with np.load(entry / "arrays.npz") as data:
                 return {name: data[name] for name in data.files}
@@ -132,7 +148,7 @@ class ResultsStore:
     def meta(self, kind: str, config: Any) -> dict[str, Any]:
         """The entry's timings and provenance ({} when its meta.json is unreadable)."""
         try:
-            return json.loads((self.path(kind, config) / "meta.json").read_text())
+            return json.loads((self.found(kind, config) / "meta.json").read_text())
         except (OSError, ValueError):
             return {}
 
@@ -188,9 +204,23 @@ class ResultsStore:
         return arrays, {**meta, "computed_now": True}
 
 
+def committed_store() -> ResultsStore:
+    """The committed store of the paper profile, ``<results root>/paper/``: what the
+    scripts under ``scripts/`` fill, and what the book renders."""
+    return ResultsStore(results_root() / "paper")
+
+
 def default_store(profile: str) -> ResultsStore:
-    """The store of a profile: ``<results root>/<profile>/``. Only ``paper`` is
-    committed; the others are local caches."""
+    """The store a page of ``profile`` reads and writes.
+
+    ``paper``: the committed entries are read, but whatever is computed (other settings,
+    ``force``) goes to the git-ignored scratch store ``<results root>/custom/paper/``, read
+    first: a re-run never changes the committed store. With ``$PRELU_ROBUST_RESULTS`` set
+    (the driver's ``--store``) that folder is the results root, read and written as it is.
+    Every other profile: ``<results root>/<profile>/``, a local cache.
+    """
+    if profile == "paper" and not results_root_is_chosen():
+        return ResultsStore(custom_results_root() / profile, read_also=(committed_store().root,))
     return ResultsStore(results_root() / profile)
 
 

@@ -129,13 +129,14 @@ def derive_seed(*parts: Any) -> int:
 class SweepCost:
     """What a sweep's runs cost, as their store entries record it (``wall_s``, ``cpu_s``),
     how many there are (``total``) and were computed now (``computed``), and where the
-    last one was computed (``provenance``)."""
+    last one was computed (``provenance``) and into which store (``store``)."""
 
     wall_s: float = 0.0
     cpu_s: float = 0.0
     computed: int = 0
     total: int = 0
     provenance: dict[str, Any] = field(default_factory=dict)
+    store: str = ""  # the folder the computed runs were written to
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def sweep(store: ResultsStore, kind: str, runs: Sequence[R], compute: Callable[[
         cost.cpu_s += meta["cpu_s"]
         cost.computed += meta["computed_now"]
         cost.total += 1
+        cost.store = str(store.root)
         cost.provenance = {k: meta.get(k) for k in ("git_revision", "torch", "machine", "cpu_count", "date")}
         yield run, arrays
 
