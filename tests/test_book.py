@@ -31,6 +31,7 @@ def built_book(tmp_path_factory):
     env = {**os.environ, "PRELU_ROBUST_RESULTS": str(book / "results")}  # from scratch
     run = driver("all", "--out", str(book / "executed"), "--profile", "ci", env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (book / "driver.log").write_text(run.stderr)
     build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(book),
                             "--warningiserror", "--keep-going"], capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, build.stdout[-5000:] + build.stderr[-3000:]
@@ -48,6 +49,17 @@ def test_the_driver_records_each_page_profile_from_its_results(built_book):
     assert set(stats) == set(pages.load().notebook_pages())
     for name in ("synthetic_gmm", "synthetic_gmm_k20", "mnist_parity", "mnist_digits"):
         assert stats[name]["profile"] == "ci", name
+
+
+def test_the_terminal_shows_one_line_per_run_and_the_pages_no_progress_bars(built_book):
+    log = (built_book.parents[1] / "driver.log").read_text().splitlines()
+    synthetic = [line for line in log if line.startswith("[synthetic-run ")]
+    assert synthetic and all(": computed in " in line or line.endswith(": loaded") for line in synthetic)
+    assert any(line.startswith("[mnist-run ") for line in log) and any(line.startswith("[alignment ") for line in log)
+    assert "[synthetic-run 1/" in log[log.index(synthetic[0])] and "p=" in synthetic[0]
+    for page in pages.load().notebook_pages():
+        saved = (built_book.parents[1] / "executed" / f"{page}.ipynb").read_text()
+        assert "it/s]" not in saved and "s/it]" not in saved and "IProgress" not in saved, page
 
 
 def test_figure_pages_state_their_profile_and_show_the_figure(built_book):

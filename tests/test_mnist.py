@@ -90,6 +90,41 @@ def test_robust_accuracy_is_at_most_clean_and_monotone(tiny_results):
     assert r.correlation.shape == (200, 200)
 
 
+def test_evaluate_gives_the_experiments_own_numbers(tiny_results):
+    """The public one-call evaluation, on a net the test trained, reproduces the stored curve."""
+    from prelu_robust.attacks import evaluate
+
+    cfg, store, r = tiny_results
+    data = mnist.load_data(cfg)
+    for pi, p in enumerate(cfg.powers):
+        run = mnist.MnistRun(cfg, float(p), 0)
+        net, _ = mnist.trained_model(run, data, torch.device("cpu"), store, show_progress=False)
+        x, y = data.x_test[:cfg.attack_points], data.y_test[:cfg.attack_points]
+        result = evaluate(net, x, y, "Linf", cfg.eps_grid, seed=run.attack_seed, batch_size=cfg.attack_batch,
+                          product_dtype=cfg.attack_product_dtype)
+        assert np.array_equal(result.robust, r.robust_accuracy[pi, 0])
+        assert result.clean == r.robust_accuracy[pi, 0, 0] and result.n_points == cfg.attack_points
+        assert f"| Linf radius | 0 | {cfg.eps_grid[1]:g} |" in result.markdown()
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda net, x, y: (net, x, y.float()), "y"),
+    (lambda net, x, y: (net, x[:5], y), "y"),
+    (lambda net, x, y: (lambda z: z, x, y), "model"),
+])
+def test_evaluate_refuses_bad_input_before_attacking(call, name):
+    from prelu_robust.attacks import evaluate
+
+    net = PReLUNet(4, 3, 2.0, out_dim=3)
+    x, y = torch.randn(8, 4), torch.zeros(8, dtype=torch.long)
+    with pytest.raises(ParameterError, match=name):
+        evaluate(*call(net, x, y))
+    for kwargs, name in ((dict(norm="L3"), "norm"), (dict(eps=[0.1, -1.0]), "eps"), (dict(eps=[]), "eps"),
+                         (dict(product_dtype="half"), "product_dtype")):
+        with pytest.raises(ParameterError, match=name):
+            evaluate(net, x, y, **kwargs)
+
+
 def test_same_seed_same_numbers(tiny_results, tmp_path):
     cfg, store, r = tiny_results
     again = mnist.run(cfg, "ci", store=store, device="cpu", show_progress=False)
@@ -104,7 +139,7 @@ def test_table1_radii_within_a_norm_are_nested(tiny_results):
     data = mnist.load_data(cfg)
     net, _ = mnist.train_run(mnist.MnistRun(cfg, 1.0, 0), data, torch.device("cpu"), show_progress=False)
     x, y = data.x_test[:60], data.y_test[:60]
-    table = mnist.table1_accuracy(net, x, y, seed=7, batch_size=1000, device=torch.device("cpu"))
+    table = mnist.table1_accuracy(net, x, y, seed=7, batch_size=1000)
     with torch.no_grad():
         clean = float((net(x).argmax(1) == y).double().mean())
     assert table.shape == (len(mnist.TABLE1),) and (table <= clean).all()
@@ -112,7 +147,7 @@ def test_table1_radii_within_a_norm_are_nested(tiny_results):
         small, large = (table[i] for i, (n, _) in enumerate(mnist.TABLE1) if n == norm)
         assert large <= small
     assert table[1] < clean  # Linf 0.1 breaks some points of a three-epoch net
-    again = mnist.table1_accuracy(net, x, y, seed=7, batch_size=1000, device=torch.device("cpu"))
+    again = mnist.table1_accuracy(net, x, y, seed=7, batch_size=1000)
     assert np.array_equal(table, again)
 
 

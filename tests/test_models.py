@@ -171,3 +171,27 @@ def test_relu_power_matches_pow_in_value_and_gradient(p):
     (grad_slow,) = torch.autograd.grad(slow.sum(), z)
     torch.testing.assert_close(fast, slow, rtol=1e-14, atol=0)
     torch.testing.assert_close(grad_fast, grad_slow, rtol=1e-14, atol=0)
+
+
+def test_a_state_dict_in_the_authors_layout_gives_their_function():
+    """Their unit j: relu(<x - c, W[:, j]>)^p / ||W[:, j]||^(p-1) / ||x - c||^(p-1), then a linear layer."""
+    g = torch.Generator().manual_seed(0)
+    in_dim, width, out = 6, 5, 3
+    state = {"center": torch.randn(1, in_dim, generator=g, dtype=torch.float64),
+             "prelulayer.W": torch.randn(in_dim, width, generator=g, dtype=torch.float64),
+             "output_net.weight": torch.randn(out, width, generator=g, dtype=torch.float64),
+             "output_net.bias": torch.randn(out, generator=g, dtype=torch.float64)}
+    x = torch.randn(8, in_dim, generator=g, dtype=torch.float64)
+    W, xc = state["prelulayer.W"], x - state["center"]
+    for p in (1.0, 3.0):
+        net = PReLUNet.from_authors_state_dict(state, p)
+        units = torch.relu(xc @ W) ** p / W.norm(dim=0) ** (p - 1) / xc.norm(dim=1, keepdim=True) ** (p - 1)
+        expected = units @ state["output_net.weight"].T + state["output_net.bias"]
+        # float64, sums of six terms of size ~1: rounding ~1e-15, far inside 1e-12
+        assert torch.allclose(net(x), expected, rtol=1e-12, atol=1e-12)
+    without_bias = {k: v for k, v in state.items() if k != "output_net.bias"}
+    assert PReLUNet.from_authors_state_dict(without_bias, 2.0).b is None
+    with pytest.raises(ParameterError, match="prelulayer.W"):
+        PReLUNet.from_authors_state_dict({k: v for k, v in state.items() if k != "prelulayer.W"}, 1.0)
+    with pytest.raises(ParameterError, match="output_net.weight"):
+        PReLUNet.from_authors_state_dict({**state, "output_net.weight": state["output_net.weight"][:, :4]}, 1.0)

@@ -77,8 +77,7 @@ def main(old_root: str, n_class: int = 10) -> None:
         table = None
         if settings["table1"]:
             pick = mnist.table1_points(len(y), settings["table1_points"])
-            table = mnist.table1_accuracy(net, x[pick], y[pick], seed, OLD_ATTACK_BATCH, device,
-                                          product_dtype=torch.bfloat16)
+            table = mnist.table1_accuracy(net, x[pick], y[pick], seed, OLD_ATTACK_BATCH, product_dtype="bfloat16")
         seconds = time.process_time() - start
         repeats = [store.load(mnist.KIND, OldRun(config, float(p), r).settings())
                    for r in range(config.repeats)]

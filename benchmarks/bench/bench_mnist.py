@@ -155,7 +155,7 @@ def main() -> None:
     ref_t1, ref_t1_s = cpu_seconds(lambda: np.array(
         [float(apgd_ce(ref_net, xt, yt, norm, e, seed + 100 + i, 1000, dev).double().mean())
          for i, (norm, e) in enumerate(mnist.TABLE1)]))
-    own_t1, own_t1_s = cpu_seconds(lambda: mnist.table1_accuracy(net, xt, yt, seed, 1000, dev, product_dtype=dtype))
+    own_t1, own_t1_s = cpu_seconds(lambda: mnist.table1_accuracy(net, xt, yt, seed, 1000, product_dtype=config.attack_product_dtype))
     out.append(f"## Table 1, {TABLE1_POINTS} test points, same model\n")
     out.append("| | CPU s | " + " | ".join(f"{n} {e:g}" for n, e in mnist.TABLE1) + " |\n|---|---|" + "---|" * 6)
     out.append(f"| reference style (each attack on every point) | {ref_t1_s:.1f} | " + " | ".join(f"{a:.3f}" for a in ref_t1) + " |")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 import torch
@@ -99,6 +99,40 @@ class PReLUNet(nn.Module):
         if self.b is not None:
             self.b.copy_((torch.rand(self.b.shape, generator=generator) * 2 - 1) * bound_v)
         return self
+
+    # -- the authors' layout -------------------------------------------------
+    #: The state-dict keys of the authors' ``ShallowPreluNet`` (github hanchmin/pReLU_ICML24).
+    AUTHORS_KEYS = ("center", "prelulayer.W", "output_net.weight")
+
+    @classmethod
+    @torch.no_grad()
+    def from_authors_state_dict(cls, state: Mapping[str, Tensor], p: float, *,
+                                normalize_input: bool = True) -> "PReLUNet":
+        """The net of a state dict in the authors' layout, such as their released MNIST
+        models (``pReLU_pretrained_models/pReLU_{p}_pretrained.pt``)::
+
+            net = PReLUNet.from_authors_state_dict(torch.load("pReLU_4_pretrained.pt"), p=4).eval()
+
+        Their layout: ``prelulayer.W`` (in_dim, width), the transpose of ``W``;
+        ``output_net.weight`` (out_dim, width), our ``v``; ``output_net.bias`` (out_dim,)
+        when the output layer has one; ``center`` (1, in_dim). The exponent is not stored
+        (their forward takes it), and their forward normalises the input by default.
+        """
+        missing = [key for key in cls.AUTHORS_KEYS if key not in state]
+        require(not missing, "state dict", sorted(state), f"the keys {', '.join(cls.AUTHORS_KEYS)} "
+                f"(and output_net.bias when the output layer has a bias); it lacks {', '.join(missing)}")
+        W, v, center = state["prelulayer.W"], state["output_net.weight"], state["center"].reshape(-1)
+        bias = state.get("output_net.bias")
+        require(W.ndim == 2 and v.ndim == 2 and v.shape[1] == W.shape[1], "output_net.weight", tuple(v.shape),
+                f"(out_dim, {W.shape[1] if W.ndim == 2 else 'width'}), the width of prelulayer.W {tuple(W.shape)}")
+        require(center.numel() == W.shape[0], "center", tuple(state["center"].shape), f"(1, {W.shape[0]})")
+        net = cls(W.shape[0], W.shape[1], p, v.shape[0], normalize_input=normalize_input, center=center,
+                  bias=bias is not None).to(W.dtype)
+        net.W.copy_(W.T)
+        net.v.copy_(v)
+        if bias is not None:
+            net.b.copy_(bias)
+        return net
 
     # -- neuron subsets (pruning) ---------------------------------------------
     @torch.no_grad()

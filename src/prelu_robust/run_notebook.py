@@ -31,6 +31,7 @@ from typing import Any
 from . import pages, paths
 from .experiments import EXPERIMENTS
 from .experiments.common import RUNNER_PARAMETERS, check_parameters
+from .progress import RUN_LOG_ENV
 from .reporting import PAGE_METADATA
 from .validation import ParameterError, reject_unknown
 
@@ -205,13 +206,16 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--verbose", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     os.environ.setdefault("TQDM_MININTERVAL", "30")
+    os.environ[RUN_LOG_ENV] = "1"  # the kernels print one line per run here, and draw no bars
     if args.store is not None:  # the kernels inherit it
         os.environ[paths.RESULTS_ENV] = str(args.store.resolve())
     try:
         if args.command == "all":
             execute_all(args.out, args.profile, args.only)
         else:
-            execute(args.notebook, args.output, {k: _parse_value(v) for k, v in args.parameter})
+            print(f"[run_notebook] {args.notebook} -> {args.output}", flush=True)
+            seconds = execute(args.notebook, args.output, {k: _parse_value(v) for k, v in args.parameter}, quiet=True)
+            print(f"[run_notebook] done in {seconds:.0f} s", flush=True)
     except (ParameterError, NotebookFailed) as err:
         if args.verbose:
             raise

@@ -26,7 +26,7 @@ from ..models import PReLUNet
 from ..store import ResultsStore, default_store
 from ..train import SGDConfig, train_sgd
 from ..validation import require, require_counts, require_powers
-from .common import build_config, derive_seed
+from .common import SweepCost, build_config, derive_seed, sweep
 
 __all__ = ["KIND", "AlignmentConfig", "AlignmentRun", "PROFILES", "make_config", "alignment_objective",
            "extremal_vectors", "compute_run", "AlignmentTrajectory", "run"]
@@ -198,10 +198,9 @@ def run(config: AlignmentConfig, *, store: ResultsStore | None = None, force: bo
     """Load (or compute and store) the trajectory of each p of ``config``."""
     store = store or default_store("paper")
     runs = []
-    for p in config.powers:
-        one = AlignmentRun(config, float(p))
-        with num_threads(1):
-            arrays, _ = store.get_or_compute(KIND, one.settings(), lambda: compute_run(one), force=force)
-        runs.append(AlignmentTrajectory(p=float(p), **{k: arrays[k] for k in (
-            "steps", "W", "v", "log_loss", "x", "y", "extremal_positive", "extremal_negative")}))
+    with num_threads(1):
+        for one, arrays in sweep(store, KIND, [AlignmentRun(config, float(p)) for p in config.powers], compute_run,
+                                 SweepCost(), force=force, show_progress=False):
+            runs.append(AlignmentTrajectory(p=one.p, **{k: arrays[k] for k in (
+                "steps", "W", "v", "log_loss", "x", "y", "extremal_positive", "extremal_negative")}))
     return runs

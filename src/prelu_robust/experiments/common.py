@@ -14,12 +14,12 @@ import numpy as np
 
 from ..device import resolve_device
 from ..precision import AUTO, PRODUCT_DTYPES
-from ..progress import progress
+from ..progress import log_run, progress
 from ..store import ResultsStore
 from ..validation import check_fields, check_type, reject_unknown, require, require_choice
 
 __all__ = ["PROFILES", "RUNNER_PARAMETERS", "check_parameters", "grid", "build_config", "resolve_profile", "stored_paper_config", "notebook_overrides",
-           "derive_seed", "PowerRun", "Run", "SweepCost", "sweep", "all_stored", "shard_of"]
+           "derive_seed", "PowerRun", "Run", "SweepCost", "describe", "sweep", "all_stored", "shard_of"]
 
 C = TypeVar("C")
 R = TypeVar("R", bound="Run")
@@ -166,12 +166,20 @@ class Run(Protocol):
     def settings(self) -> dict[str, Any]: ...
 
 
+def describe(run: Run) -> str:
+    """A run's coordinates in its sweep, for a log line: ``p=3, alpha=0.01, repeat=0``."""
+    inner = getattr(run, "run", run)  # a run that wraps another (the attack variants)
+    names = [name for name in ("p", "alpha", "repeat") if hasattr(inner, name)]
+    return ", ".join(f"{name}={getattr(inner, name):g}" for name in names) or type(run).__name__
+
+
 def sweep(store: ResultsStore, kind: str, runs: Sequence[R], compute: Callable[[R], dict[str, np.ndarray]],
           cost: SweepCost, *, force: bool = False, show_progress: bool = True) -> Iterator[tuple[R, dict[str, np.ndarray]]]:
     """Yield each run (a :class:`Run`) with its arrays, loaded from the store or computed
     and stored (``force``: recompute all); ``cost`` accumulates the entries' timings."""
-    for run in progress(runs, desc="runs", enabled=show_progress):
+    for index, run in enumerate(progress(runs, desc="runs", enabled=show_progress), 1):
         arrays, meta = store.get_or_compute(kind, run.settings(), lambda: compute(run), force=force)
+        log_run(kind, index, len(runs), describe(run), meta["wall_s"], meta["computed_now"])
         cost.wall_s += meta["wall_s"]
         cost.cpu_s += meta["cpu_s"]
         cost.computed += meta["computed_now"]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..attacks import apgd_curve
+from ..attacks import evaluate
 from ..paper import TABLE1
 from ..data.mnist import N_CLASSES, SPLITS, ImageSplit, load_mnist
 from ..device import compute_device
@@ -99,6 +99,11 @@ class MnistRun(PowerRun):
     def run_seed(self) -> int:
         return derive_seed(self.config.seed, "mnist", self.repeat)
 
+    @property
+    def attack_seed(self) -> int:
+        """The seed of the curve's first radius (radius i: ``attack_seed + i``)."""
+        return derive_seed(self.run_seed, "attack") % (2**31)
+
     def settings(self) -> dict[str, Any]:
         """Exactly the settings that determine the run: its store key."""
         return {**self.config_settings("powers", "repeats", "correlation_points", "seed"), "run_seed": self.run_seed}
@@ -161,15 +166,15 @@ def table1_points(n: int, m: int | None) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(TABLE1_DRAW_SEED))[:m].sort().values
 
 
-def table1_accuracy(net, x, y, seed, batch_size, device, show_progress: bool = False,
-                    product_dtype: torch.dtype | None = None) -> np.ndarray:
+def table1_accuracy(net, x, y, seed, batch_size, show_progress: bool = False,
+                    product_dtype: str | None = None) -> np.ndarray:
     """Table 1's accuracies (6,), in the order of ``TABLE1``: per norm, the radii as
-    one survivors-only curve."""
+    one survivors-only curve (:func:`~prelu_robust.attacks.evaluate`)."""
     out = np.zeros(len(TABLE1))
     for k, norm in enumerate(dict.fromkeys(n for n, _ in TABLE1)):
         where = [i for i, (n, _) in enumerate(TABLE1) if n == norm]
-        out[where] = apgd_curve(net, x, y, [TABLE1[i][1] for i in where], seed + 100 * (k + 1), batch_size,
-                                device, norm, show_progress, product_dtype)
+        out[where] = evaluate(net, x, y, norm, [TABLE1[i][1] for i in where], seed=seed + 100 * (k + 1),
+                              batch_size=batch_size, product_dtype=product_dtype, show_progress=show_progress).robust
     return out
 
 
@@ -200,14 +205,13 @@ def compute_run(run: MnistRun, data: ImageSplit, device: torch.device, store: Re
     start = time.perf_counter()
     n_attack = c.attack_points or len(data.y_test)
     x, y = data.x_test[:n_attack].to(device), data.y_test[:n_attack].to(device)
-    seed = derive_seed(run.run_seed, "attack") % (2**31)
-    dtype = PRODUCT_DTYPES.get(c.attack_product_dtype)
-    arrays["robust_accuracy"] = apgd_curve(net, x, y, c.eps_grid, seed, c.attack_batch, device,
-                                           show_progress=show_progress, product_dtype=dtype)
+    seed = run.attack_seed
+    arrays["robust_accuracy"] = evaluate(net, x, y, "Linf", c.eps_grid, seed=seed, batch_size=c.attack_batch,
+                                         product_dtype=c.attack_product_dtype, show_progress=show_progress).robust
     if c.table1:
         pick = table1_points(len(y), c.table1_points)
-        arrays["table1"] = table1_accuracy(net, x[pick], y[pick], seed, c.attack_batch, device, show_progress,
-                                           dtype)
+        arrays["table1"] = table1_accuracy(net, x[pick], y[pick], seed, c.attack_batch, show_progress,
+                                           c.attack_product_dtype)
     arrays["attack_seconds"] = np.asarray(time.perf_counter() - start)
     return arrays
 
