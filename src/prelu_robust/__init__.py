@@ -5,7 +5,8 @@ The public face is a handful of names; everything else lives in one module per i
 (see the book's *Library* page):
 
 - data and models: :class:`MixtureSpec`, :func:`sample_mixture`, :class:`PReLUNet`, :func:`ideal_net`;
-- attacks: :class:`L2Attack` with :func:`robust_accuracy_curve` (l2 PGD), :func:`apgd_curve`
+- attacks: :class:`L2Attack` with :func:`robust_accuracy_curve` (l2 PGD), :func:`evaluate`
+  (clean and APGD-CE robust accuracy of any classifier in one call) over :func:`apgd_curve`
   (AutoAttack's APGD-CE), and :class:`SpanEngine` (the fast, exact-verdict setup of both
   the PGD attacks and Algorithm 1 on a trained net);
 - experiments: ``experiments.synthetic``, ``experiments.mnist``, ``experiments.alignment``,
@@ -15,7 +16,7 @@ The public face is a handful of names; everything else lives in one module per i
 __version__ = "0.1.0"
 
 from . import experiments
-from .attacks import L2Attack, apgd_curve, robust_accuracy_curve
+from .attacks import L2Attack, apgd_curve, evaluate, robust_accuracy_curve
 from .data.gmm import MixtureSpec, sample_mixture
 from .engine import SpanEngine
 from .models import PReLUNet, ideal_net
@@ -23,4 +24,4 @@ from .store import ResultsStore, default_store
 from .validation import ParameterError
 
 __all__ = ["__version__", "experiments", "MixtureSpec", "sample_mixture", "PReLUNet", "ideal_net", "L2Attack",
-           "robust_accuracy_curve", "apgd_curve", "SpanEngine", "ResultsStore", "default_store", "ParameterError"]
+           "robust_accuracy_curve", "evaluate", "apgd_curve", "SpanEngine", "ResultsStore", "default_store", "ParameterError"]
