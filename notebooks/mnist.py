@@ -22,7 +22,7 @@
 # **(b)** train and test accuracy per epoch; **(c)** stable rank of the hidden
 # features; **(d)** robust accuracy against the radius.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "auto"  # "ci", "paper" or "auto" (paper if stored)
 device = "auto"  # "auto", "cpu" or "cuda"
 force = False  # recompute even what is stored (retrains the models)
@@ -48,19 +48,20 @@ seed = None  # seed of every draw
 product_dtype = None  # "auto" (bf16 where the CPU/GPU has bf16 units), "bfloat16" or "float32": the first layer's product in training
 attack_product_dtype = None  # the same inside APGD-CE (verdicts stay float32)
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from prelu_robust import plots
 from prelu_robust.experiments import mnist
 from prelu_robust.experiments.common import notebook_overrides
-from prelu_robust.reporting import mnist_banner, page_metadata, mnist_summary
+from prelu_robust.reporting import mnist_banner, mnist_summary, page_metadata, page_parameters
 
-profile, config = mnist.resolve_profile(profile, **notebook_overrides(globals(), mnist.MnistConfig))
-results = mnist.run(config, profile, device=device, force=force, data_root=data_root)
+page_profile, config = mnist.resolve_profile(profile, **notebook_overrides(globals(), mnist.MnistConfig))
+results = mnist.run(config, page_profile, device=device, force=force, data_root=data_root)
 display(Markdown(mnist_banner(results)), metadata=page_metadata(results))
+display(Markdown(page_parameters("notebooks/mnist.py", globals(), config)))
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.mnist_figure(results)
 
 # %% [markdown]
@@ -69,5 +70,5 @@ fig = plots.mnist_figure(results)
 # The paper's robust accuracies (read off its poster; the authors' released ten-class
 # models reproduce them) are for ten classes; no numbers are published for parity.
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(mnist_summary(results)))

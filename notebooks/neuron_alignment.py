@@ -29,9 +29,10 @@
 # $p=3$ each centre. Only then do the aligned neurons' norms grow. Neurons that no
 # data point activates stay small.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
+profile = "auto"  # "ci", "paper" (the same settings: the page runs in seconds) or "auto" (paper if stored)
 force = False  # recompute even what is stored
-# Overrides of the default settings (experiments.alignment.AlignmentConfig); None keeps the default.
+# Overrides of the profile's settings (experiments.alignment.AlignmentConfig); None keeps the profile's value.
 dim = None  # dimension (3: the figure draws the unit sphere)
 n_clusters = None  # clusters on the axes (3)
 n_positive = None  # 1 or 2 positive clusters among the 3
@@ -45,17 +46,20 @@ powers = None  # exponents p
 n_snapshots = None  # log-spaced snapshots (animation frames)
 seed = None  # seed of every draw
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
 from prelu_robust import plots
 from prelu_robust.experiments import alignment
 from prelu_robust.experiments.common import notebook_overrides
-from prelu_robust.reporting import alignment_summary
+from prelu_robust.reporting import alignment_banner, alignment_summary, page_metadata, page_parameters
 
-config = alignment.make_config("paper", **notebook_overrides(globals(), alignment.AlignmentConfig))
-runs = alignment.run(config, force=force)
-display(Markdown(alignment_summary(config, runs)))
+page_profile, config = alignment.resolve_profile(profile, **notebook_overrides(globals(), alignment.AlignmentConfig))
+results = alignment.run(config, page_profile, force=force)
+runs = results.runs
+display(Markdown(alignment_banner(results)), metadata=page_metadata(results))
+display(Markdown(page_parameters("notebooks/neuron_alignment.py", globals(), config)))
+display(Markdown(alignment_summary(runs)))
 
 # %% [markdown]
 # ## Three snapshots
@@ -64,7 +68,7 @@ display(Markdown(alignment_summary(config, runs)))
 # $|v_j|\,\|w_j\|$ relative to the largest at that moment. Stars: the centres; diamond:
 # the positive-class average; open circles: the predicted extremal vectors.
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.alignment_snapshots_figure(runs)
 
 # %% [markdown]
@@ -75,11 +79,11 @@ fig = plots.alignment_snapshots_figure(runs)
 # neurons (coloured) already point at their extremal vectors; only afterwards do
 # their norms grow, by orders of magnitude. The grey neurons never grow.
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.alignment_phases_figure(runs)
 
 # %% [markdown]
 # ## The training as an animation
 
-# %%
+# %% tags=["hide-input"]
 HTML(plots.alignment_animation(runs).to_jshtml(default_mode="once"))

@@ -24,7 +24,7 @@
 # Every number below is read from the results store when present and computed
 # otherwise; the cell after the parameters says which profile produced this page.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "auto"  # "ci" (minutes), "paper" (the paper's settings) or "auto" (paper if stored)
 device = "auto"  # "auto", "cpu" or "cuda"
 force = False  # recompute even what is stored
@@ -60,24 +60,25 @@ dist_step_size = None  # Algorithm 1: step length
 top_neurons = None  # neurons kept for the cosine maps
 seed = None  # seed of every draw
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from prelu_robust import plots
 from prelu_robust.experiments import synthetic
 from prelu_robust.experiments.common import notebook_overrides
-from prelu_robust.reporting import profile_banner, page_metadata, synthetic_summary, training_check, variants_summary
+from prelu_robust.reporting import page_metadata, page_parameters, profile_banner, synthetic_summary, training_check, variants_summary
 from prelu_robust.store import default_store
 
-profile, config = synthetic.resolve_profile(profile, **notebook_overrides(globals(), synthetic.SyntheticConfig))
-results = synthetic.run(config, profile, device=device, force=force)
+page_profile, config = synthetic.resolve_profile(profile, **notebook_overrides(globals(), synthetic.SyntheticConfig))
+results = synthetic.run(config, page_profile, device=device, force=force)
 display(Markdown(profile_banner(results)), metadata=page_metadata(results))
+display(Markdown(page_parameters("notebooks/synthetic_gmm.py", globals(), config)))
 display(Markdown(training_check(results)))  # empty when every net fit its training data
 
 # %% [markdown]
 # ## The figure
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.synthetic_figure(results)
 
 # %% [markdown]
@@ -98,7 +99,7 @@ fig = plots.synthetic_figure(results)
 # by side on one stored model: `benchmarks/reports/RESULTS_ATTACK_FIDELITY_P3.md`;
 # every claim against the paper: the page *Paper versus reproduction*.
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(synthetic_summary(results)))
 
 # %% [markdown]
@@ -109,9 +110,9 @@ display(Markdown(synthetic_summary(results)))
 # centres among its starts). Stored beside the figure's runs; at the `paper` profile
 # they come from `scripts/paper_variants.py`, at any other they are computed here.
 
-# %%
-store = default_store(profile)
-curves = synthetic.variants(config, store, compute=profile != "paper", device=device)
+# %% tags=["hide-input"]
+store = default_store(page_profile)
+curves = synthetic.variants(config, store, compute=page_profile != "paper", device=device)
 if curves is None:
     display(Markdown("*Not in the store for these settings: `python scripts/paper_variants.py` computes them.*"))
 else:

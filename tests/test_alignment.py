@@ -11,7 +11,7 @@ from prelu_robust.store import ResultsStore
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     store = ResultsStore(tmp_path_factory.mktemp("alignment"))
-    return {r.p: r for r in alignment.run(alignment.make_config(), store=store)}
+    return {r.p: r for r in alignment.run(alignment.make_config(), store=store).runs}
 
 
 def test_p1_dominant_neurons_point_at_the_class_averages(runs):
@@ -58,8 +58,8 @@ def test_neurons_no_point_activates_stay_small(runs):
 
 def test_alignment_is_deterministic(tmp_path):
     cfg = alignment.make_config(steps=300, n_snapshots=5, powers=[3])
-    a = alignment.run(cfg, store=ResultsStore(tmp_path / "a"))[0]
-    b = alignment.run(cfg, store=ResultsStore(tmp_path / "b"))[0]
+    a = alignment.run(cfg, store=ResultsStore(tmp_path / "a")).runs[0]
+    b = alignment.run(cfg, store=ResultsStore(tmp_path / "b")).runs[0]
     assert np.array_equal(a.W, b.W) and np.array_equal(a.extremal_positive, b.extremal_positive)
 
 

@@ -15,10 +15,12 @@ import yaml
 
 from . import paths
 
-__all__ = ["NotebookPage", "Book", "load", "toc_text", "write_toc"]
+__all__ = ["EXECUTED_DIR", "PAGE_METADATA", "NotebookPage", "Book", "load", "toc_text", "write_toc"]
 
 #: Executed notebooks live here, relative to the book's root.
 EXECUTED_DIR = "executed"
+#: The key of the output metadata a page's banner carries (read back by the driver).
+PAGE_METADATA = "prelu_robust"
 
 
 @dataclass(frozen=True)

@@ -224,8 +224,10 @@ def alignment_animation(runs: list[AlignmentTrajectory], interval_ms: int = 120)
 # -- MNIST ----------------------------------------------------------------------
 def mnist_figure(r: MnistResults) -> Figure:
     """(a) correlation of training digits, (b) accuracy per epoch, (c) stable rank,
-    (d) robust accuracy against the Linf radius (bands: min-max over repeats)."""
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2), layout="constrained")
+    (d) robust accuracy against the Linf radius (bands: min-max over repeats), as 2 x 2
+    panels large enough to read on a page."""
+    fig, grid = plt.subplots(2, 2, figsize=(11, 9), layout="constrained")
+    axes = grid.ravel()
     image = axes[0].imshow(r.correlation.astype(float), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
     axes[0].set(title="(a) cosine of centred training digits,\nsorted by digit", xticks=[], yticks=[])
     plt.colorbar(image, ax=axes[0], fraction=0.046)
@@ -244,5 +246,5 @@ def mnist_figure(r: MnistResults) -> Figure:
     axes[3].set(xlabel=r"$\ell_\infty$ radius $\varepsilon$", ylabel="robust accuracy (APGD-CE)",
                 title="(d) robust accuracy", ylim=(-0.02, 1.02))
     for ax in axes[1:]:
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=8)
     return fig

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -13,28 +14,60 @@ from typing import Any
 import numpy as np
 
 from . import paper, paths
+from .pages import PAGE_METADATA
+from .run_notebook import RERUN, parameters_cell
 from .device import cpu_description
 from .store import git_revision
-from .experiments import mnist, synthetic
-from .experiments.alignment import AlignmentConfig, AlignmentTrajectory
+from .experiments import alignment, mnist, synthetic
+from .experiments.alignment import AlignmentResults, AlignmentTrajectory
 from .experiments.common import SweepCost
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 
-__all__ = ["PAGE_METADATA", "page_metadata", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
+__all__ = ["page_metadata", "page_parameters", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
            "variants_summary",
            "alignment_summary",
            "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report"]
 
 
-#: The key of the output metadata a page's banner carries (read back by the driver).
-PAGE_METADATA = "prelu_robust"
 
 
-def page_metadata(r: SyntheticResults | MnistResults) -> dict[str, Any]:
+def page_metadata(r: SyntheticResults | MnistResults | AlignmentResults) -> dict[str, Any]:
     """What a page's results say about how it was produced, for its banner's output
     metadata: ``display(Markdown(banner), metadata=page_metadata(results))``."""
     return {PAGE_METADATA: {"profile": r.profile, "runs_total": r.cost.total, "runs_computed": r.cost.computed}}
+
+
+def page_parameters(notebook: str, namespace: Mapping[str, Any], config: Any = None) -> str:
+    """The command that re-runs this page, and a collapsed table of its parameters.
+
+    ``notebook``: the page's source (relative to the checkout); ``namespace``: the
+    notebook's globals after its parameters cell (papermill's values included);
+    ``config``: the experiment's config, whose (resolved) value of each setting is shown.
+    """
+    cell = parameters_cell(paths.CHECKOUT / notebook)
+    given = {name: namespace[name] for name, (default, _) in cell.items()
+             if name in namespace and namespace[name] != default and name != "executed_dir"}
+    command = RERUN.format(notebook=notebook, output=Path(notebook).stem + ".ipynb") + "".join(
+        f" -p {name} {shlex.quote(value if isinstance(value, str) else repr(value))}" for name, value in given.items())
+    rows = []
+    for name, (default, comment) in cell.items():
+        value = getattr(config, name) if config is not None and hasattr(config, name) else namespace.get(name, default)
+        shown = _short(value) if value is not None else "the profile's"
+        rows.append([f"`{name}`", f"**{shown}**" if name in given else shown, comment.replace("|", "/")])
+    return (f"Re-run this page: `{command}` (add `-p NAME VALUE` for any parameter below; "
+            "`--store DIR` keeps the results apart).\n\n"
+            "```{admonition} The parameters of this page\n:class: dropdown\n"
+            "Values in bold are set for this page; the others are the notebook's defaults, "
+            "as the profile resolves them.\n\n"
+            + markdown_table(["parameter", "value", "meaning"], rows) + "\n```")
+
+
+def _short(value: Any) -> str:
+    """A parameter's value for a table cell; a long grid as its size and ends."""
+    if isinstance(value, (list, tuple)) and len(value) > 6:
+        return f"{len(value)} values, `{value[0]!r}` ... `{value[-1]!r}`"
+    return f"`{value!r}`"
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -208,19 +241,32 @@ def variants_summary(curves: VariantCurves, config: SyntheticConfig) -> str:
                       f"Algorithm 1 as written, at the first alpha (mean, min-max over repeats): {written}."])
 
 
-def alignment_summary(config: AlignmentConfig, runs: list[AlignmentTrajectory]) -> str:
-    """Settings, and the angle between learned and predicted directions."""
+def alignment_banner(r: AlignmentResults) -> str:
+    """A note stating the profile, the settings and the compute time."""
+    c = r.config
+    return (
+        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, alignment.PROFILES)}\n"
+        f":class: tip\n"
+        f"{c.n} points in R^{c.dim} (alpha={c.alpha:g}, {c.n_positive} positive of {c.n_clusters} clusters), "
+        f"width {c.width}, init N(0, {c.init_scale:g}^2), full-batch GD, lr={c.lr:g}, {c.steps} steps, exp loss, "
+        f"p in {list(c.powers)}, seed {c.seed}. The ci profile has the same settings: the page runs in seconds.\n\n"
+        f"Compute: {_duration(r.cost.wall_s)} wall, {_duration(r.cost.cpu_s)} CPU over {r.cost.total} runs "
+        f"({_computed_and_loaded(r.cost)})"
+        + (f"; computed at git {r.cost.provenance.get('git_revision')} on {r.cost.provenance.get('date')}."
+           if r.cost.provenance.get("git_revision") else ".")
+        + "\n```")
+
+
+def alignment_summary(runs: list[AlignmentTrajectory]) -> str:
+    """The angle between learned and predicted directions, per p."""
     rows = []
     for run in runs:
         angles = run.angle_to_prediction()
         aligned = run.alignment_index(1000.0)
         rows.append([f"{run.p:g}", len(run.dominant()), len(run.extremal_positive) + len(run.extremal_negative),
                      f"{angles.max():.2f}", int(run.steps[aligned]), f"{np.exp(run.log_loss[-1]):.2e}"])
-    return (f"Settings: {config.n} points in R^3 (alpha={config.alpha:g}, {config.n_positive} positive "
-            f"cluster(s)), width {config.width}, init N(0, {config.init_scale:g}^2), full-batch GD, "
-            f"lr={config.lr:g}, {config.steps} steps, exp loss, seed {config.seed}.\n\n"
-            + markdown_table(["p", "dominant neurons", "predicted extremal vectors",
-                              "max angle learned vs predicted (deg)", "end of alignment (step)", "final loss"], rows))
+    return markdown_table(["p", "dominant neurons", "predicted extremal vectors",
+                           "max angle learned vs predicted (deg)", "end of alignment (step)", "final loss"], rows)
 
 
 def mnist_banner(r: MnistResults) -> str:

@@ -19,23 +19,25 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import io
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
+import tokenize
 from pathlib import Path
 from typing import Any
 
 from . import pages, paths
+from .pages import PAGE_METADATA
 from .experiments import EXPERIMENTS
 from .experiments.common import RUNNER_PARAMETERS, check_parameters
 from .progress import RUN_LOG_ENV
-from .reporting import PAGE_METADATA
 from .validation import ParameterError, reject_unknown
 
-__all__ = ["read_notebook", "notebook_parameters", "parameter_mismatch", "checked_parameters", "set_title", "execute", "executed_profile",
+__all__ = ["RERUN", "read_notebook", "parameter_lines", "notebook_parameters", "parameters_cell", "parameter_mismatch", "checked_parameters", "set_title", "execute", "executed_profile",
            "execute_all", "main"]
 
 ROOT = paths.CHECKOUT
@@ -51,16 +53,38 @@ def read_notebook(source: Path):
     return jupytext.read(source)
 
 
-def notebook_parameters(nb) -> dict[str, Any]:
-    """The literals assigned in the cell tagged ``parameters``."""
+#: The command that executes one notebook (the driver's ``one``), as a page shows it.
+RERUN = "python -m prelu_robust.run_notebook one {notebook} {output}"
+
+
+def parameter_lines(source: str) -> dict[str, tuple[Any, str]]:
+    """Each literal assigned in a parameters cell's ``source``, with its line's comment."""
+    comments = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            comments[token.start[0]] = token.string.lstrip("#").strip()
+    values = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = (ast.literal_eval(node.value), comments.get(node.lineno, ""))
+    return values
+
+
+def _parameters_source(nb) -> str:
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
         raise ValueError("a notebook needs exactly one cell tagged 'parameters'")
-    values = {}
-    for node in ast.parse(cells[0].source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
+    return cells[0].source
+
+
+def notebook_parameters(nb) -> dict[str, Any]:
+    """The literals assigned in the cell tagged ``parameters``."""
+    return {name: value for name, (value, _) in parameter_lines(_parameters_source(nb)).items()}
+
+
+def parameters_cell(source: Path) -> dict[str, tuple[Any, str]]:
+    """The parameters of the notebook ``source``: each default value with its comment."""
+    return parameter_lines(_parameters_source(read_notebook(source)))
 
 
 def parameter_mismatch(declared: dict[str, Any] | list[str], config_type: type) -> tuple[list[str], list[str]]:
@@ -114,9 +138,21 @@ def execute(source: Path, output: Path, parameters: dict[str, Any] | None = None
     except papermill.PapermillExecutionError as err:
         raise NotebookFailed(f"{source.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
                              f"{output} is unchanged; the failed notebook (with the traceback) is {partial}") from err
+    _remove_injected_cell(partial)
     shutil.move(str(partial), output)
     partial.parent.rmdir()
     return time.perf_counter() - start
+
+
+def _remove_injected_cell(notebook: Path) -> None:
+    """Tag papermill's injected-parameters cell ``remove-cell``: a page shows its
+    parameters as a table (``reporting.page_parameters``), not as code."""
+    nb = json.loads(notebook.read_text())
+    for cell in nb["cells"]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 class NotebookFailed(RuntimeError):
@@ -125,7 +161,7 @@ class NotebookFailed(RuntimeError):
 
 def executed_profile(output: Path) -> str | None:
     """The profile a page's results report (the output metadata its banner carries,
-    ``reporting.PAGE_METADATA``), or None for a page without one."""
+    ``pages.PAGE_METADATA``), or None for a page without one."""
     nb = json.loads(output.read_text())
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,10 +26,11 @@ from ..models import PReLUNet
 from ..store import ResultsStore, default_store
 from ..train import SGDConfig, train_sgd
 from ..validation import require, require_counts, require_powers
-from .common import SweepCost, build_config, derive_seed, sweep
+from .common import SweepCost, all_stored, build_config, derive_seed, resolve_profile as _resolve, sweep
 
 __all__ = ["KIND", "AlignmentConfig", "AlignmentRun", "PROFILES", "make_config", "alignment_objective",
-           "extremal_vectors", "compute_run", "AlignmentTrajectory", "run"]
+           "extremal_vectors", "compute_run", "AlignmentTrajectory", "AlignmentResults", "is_complete",
+           "resolve_profile", "run"]
 
 KIND = "alignment"
 
@@ -194,13 +195,35 @@ class AlignmentTrajectory:
         return np.degrees(np.arccos(cos))
 
 
-def run(config: AlignmentConfig, *, store: ResultsStore | None = None, force: bool = False) -> list[AlignmentTrajectory]:
+@dataclass
+class AlignmentResults:
+    """The page's trajectories (one per p of ``config.powers``), its profile, and what its
+    runs cost."""
+
+    config: AlignmentConfig
+    profile: str
+    runs: list[AlignmentTrajectory]
+    cost: SweepCost = field(default_factory=SweepCost)
+
+
+def is_complete(config: AlignmentConfig, store: ResultsStore | None = None) -> bool:
+    """Whether every run of ``config`` is stored."""
+    return all_stored(store or default_store("paper"), KIND, [AlignmentRun(config, float(p)) for p in config.powers])
+
+
+def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, AlignmentConfig]:
+    """``auto`` picks ``paper`` when all its runs are stored, else ``ci`` (the same settings)."""
+    return _resolve(PROFILES, profile, lambda paper: is_complete(paper, store or default_store("paper")), overrides)
+
+
+def run(config: AlignmentConfig, profile: str = "paper", *, store: ResultsStore | None = None,
+        force: bool = False) -> AlignmentResults:
     """Load (or compute and store) the trajectory of each p of ``config``."""
-    store = store or default_store("paper")
+    store, cost = store or default_store(profile), SweepCost()
     runs = []
     with num_threads(1):
         for one, arrays in sweep(store, KIND, [AlignmentRun(config, float(p)) for p in config.powers], compute_run,
-                                 SweepCost(), force=force, show_progress=False):
+                                 cost, force=force, show_progress=False):
             runs.append(AlignmentTrajectory(p=one.p, **{k: arrays[k] for k in (
                 "steps", "W", "v", "log_loss", "x", "y", "extremal_positive", "extremal_negative")}))
-    return runs
+    return AlignmentResults(config, profile, runs, cost)
