@@ -134,3 +134,36 @@ def test_every_power_gets_its_cosine_map(tmp_path):
     results = synthetic.run(config, "ci", store=ResultsStore(tmp_path), device="cpu", show_progress=False)
     titles = " | ".join(ax.get_title() for ax in plots.synthetic_figure(results).axes)
     assert all(f"p={p}" in titles for p in (1, 2, 3)), titles
+
+
+def test_the_page_counts_the_centres_the_dominant_neurons_cover_and_names_those_missed(tmp_path):
+    import dataclasses
+
+    from prelu_robust.reporting import COVERAGE_COSINE, centre_coverage
+
+    config = synthetic.make_config("ci", **{**TINY, "repeats": 1, "alphas": [0.05]})
+    results = synthetic.run(config, "ci", store=ResultsStore(tmp_path), device="cpu", show_progress=False)
+    cosines = np.zeros_like(results.cosines)
+    cosines[1, 0, 2:] = 1.0  # the largest p=3 neuron at every centre: all covered
+    text = centre_coverage(dataclasses.replace(results, cosines=cosines), 1)
+    assert f"point at {config.n_clusters} of the {config.n_clusters} centres (cosine > {COVERAGE_COSINE:g})" in text
+    assert "not all" not in text
+    cosines[1, 0, 2 + 3] = COVERAGE_COSINE  # at the threshold: mu_4 is not covered
+    cosines[1, 1:, 2 + 3] = 1.0  # nor by neurons that carry too little of the contributions
+    small = results.contributions.copy()
+    small[1, 1:] = small[1, 0] * config.surrogate_tol / 10
+    text = centre_coverage(dataclasses.replace(results, cosines=cosines, contributions=small), 1)
+    assert f"point at {config.n_clusters - 1} of the" in text and "**not all of them**" in text and "mu_4." in text
+    assert "the 1 dominant neurons" in text
+
+
+def test_the_ci_profile_trains_every_net_of_a_larger_setting_and_reports_the_coverage(tmp_path):
+    """D = 500, K = 14, K1 = 6 at the ci profile (about a minute): every p = 1 and p = 3 net
+    fits its training data, and the page's summary says how many centres p = 3 covers."""
+    from prelu_robust.reporting import synthetic_summary, training_check
+
+    config = synthetic.make_config("ci", dim=500, n_clusters=14, n_positive=6)
+    results = synthetic.run(config, "ci", store=ResultsStore(tmp_path), device="cpu", show_progress=False)
+    assert (results.train_error == 0).all() and training_check(results) == ""
+    summary = synthetic_summary(results)
+    assert "p=3: the " in summary and " of the 14 centres (cosine > 0.95)" in summary

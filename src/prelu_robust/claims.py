@@ -22,6 +22,7 @@ import numpy as np
 from . import paper
 from .experiments import mnist, synthetic
 from .experiments.common import all_stored
+from .neurons import covered_centres
 from .reporting import markdown_table
 from .store import ResultsStore
 
@@ -217,7 +218,7 @@ def _covered_centres(stored: Stored) -> np.ndarray | None:
     """p=3: the share of the centres mu_1..mu_K that some top neuron points at (cosine > 0.99)."""
     if stored.synthetic is None:
         return None
-    return np.array([float((arrays["cosines"][:, 2:].max(0) > 0.99).mean()) for one, arrays in stored.synthetic
+    return np.array([float(covered_centres(arrays["cosines"], 0.99).mean()) for one, arrays in stored.synthetic
                      if one.p == 3.0 and one.alpha_index == 0])
 
 

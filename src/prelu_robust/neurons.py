@@ -9,11 +9,12 @@ training a few neurons carry almost all of it; the rest stay at their initial sc
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .models import PReLUNet
 
-__all__ = ["contributions", "dominant", "dominant_mask", "largest", "merge_by_direction"]
+__all__ = ["contributions", "dominant", "dominant_mask", "covered_centres", "largest", "merge_by_direction"]
 
 Tensor = torch.Tensor
 
@@ -33,6 +34,13 @@ def dominant_mask(contribution: Tensor, tol: float) -> Tensor:
 def dominant(contribution: Tensor, tol: float) -> Tensor:
     """Indices (m,) of the dominant neurons (see :func:`dominant_mask`), in index order."""
     return torch.nonzero(dominant_mask(contribution, tol)).squeeze(1)
+
+
+def covered_centres(cosines: Tensor | np.ndarray, threshold: float) -> np.ndarray:
+    """Which centres mu_1..mu_K (K,) bool some neuron points at, cosine above ``threshold``.
+    ``cosines`` (m, K + 2): each neuron's cosines with mu_+, mu_-, mu_1..mu_K, the layout the
+    synthetic runs store."""
+    return np.asarray(cosines)[:, 2:].max(0) > threshold
 
 
 def largest(W: Tensor, v: Tensor, k: int) -> Tensor:

@@ -23,6 +23,8 @@ from .experiments.alignment import AlignmentResults, AlignmentTrajectory
 from .experiments.common import SweepCost
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
+from .models import aligns_with_class_averages
+from .neurons import covered_centres
 
 __all__ = ["page_metadata", "page_parameters", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
            "variants_summary",
@@ -179,6 +181,26 @@ def training_check(r: SyntheticResults) -> str:
                       "not the trained nets the theory is about. Raise `epochs` or `lr` for these settings."])
 
 
+#: A centre counts as covered when a dominant neuron's cosine with it exceeds this.
+COVERAGE_COSINE = 0.95
+
+
+def centre_coverage(r: SyntheticResults, pi: int) -> str:
+    """How many of the K centres the dominant neurons of power ``pi``'s model of panels
+    (c, d) point at (cosine > :data:`COVERAGE_COSINE`), in words; which ones they miss."""
+    c, p = r.config, r.config.powers[pi]
+    contributions = r.contributions[pi][: len(r.cosines[pi])]  # both sorted by contribution
+    rows = r.cosines[pi][contributions >= c.surrogate_tol * contributions[0]]
+    covered = covered_centres(rows, COVERAGE_COSINE)
+    text = (f"p={p:g}: the {len(rows)} dominant neurons (at least {c.surrogate_tol:g} of the largest contribution) "
+            f"of the model in panels (c, d) point at {covered.sum()} of the {c.n_clusters} centres "
+            f"(cosine > {COVERAGE_COSINE:g})")
+    if covered.all():
+        return text + ", as the theory predicts for p > 2."
+    missed = ", ".join(f"mu_{k + 1}" for k in np.nonzero(~covered)[0])
+    return text + f"; **not all of them**: no dominant neuron points at {missed}."
+
+
 def synthetic_summary(r: SyntheticResults) -> str:
     """Tables of robust accuracy and distances beside the paper's values."""
     c = r.config
@@ -205,6 +227,7 @@ def synthetic_summary(r: SyntheticResults) -> str:
                          f"{strong:.3f}; the MV25 bound is {bound:.2f}"
                          + (f" - the {' and '.join(weak)} attack{'s are' if len(weak) > 1 else ' is'} too weak there "
                             "(every curve is an upper bound on the true robust accuracy)." if weak else "."))
+    facts += [f"- {centre_coverage(r, pi)}" for pi, p in enumerate(c.powers) if not aligns_with_class_averages(p)]
     facts.append(f"- clean test accuracy: min {r.test_accuracy.min():.4f} over all runs.")
     out += facts + [""]
 

@@ -153,8 +153,12 @@ class SyntheticRun(PowerRun):
 
 PROFILES: dict[str, SyntheticConfig] = {
     "paper": SyntheticConfig(),
+    # ci: a gradient-flow time (epochs x batches x lr = 4000) long enough for larger D, K or
+    # smaller alphas to leave the alignment phase; the loss-adaptive schedule covers whatever
+    # is left after the net fits in a few epochs, so a net costs about its alignment phase
+    # (training_check flags a net that did not fit)
     "ci": SyntheticConfig(
-        dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=100,
+        dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=1000,
         alphas=grid(0.01, 0.3, 4), repeats=2, attack_points=500, attack_steps=200,
         dist_batches=2, dist_batch_size=200, dist_steps=200, top_neurons=100),
 }
