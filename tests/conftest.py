@@ -8,6 +8,9 @@ from prelu_robust.train import SGDConfig, train_sgd
 
 torch.set_num_threads(1)
 
+#: Epochs of the tests' nets at the ci sizes (both p fit by then), apart from the ci profile's budget.
+TRAINED_EPOCHS = 100
+
 
 @pytest.fixture(scope="session")
 def ci_spec() -> MixtureSpec:
@@ -17,14 +20,15 @@ def ci_spec() -> MixtureSpec:
 
 @pytest.fixture(scope="session")
 def trained_nets(ci_spec):
-    """p=1 and p=3 nets trained at the ci profile's sizes, with their data."""
+    """p=1 and p=3 nets trained at the ci profile's sizes for 100 epochs (both fit by then),
+    with their data: the tests' reference nets, independent of the profile's time budget."""
     cfg = synthetic.PROFILES["ci"]
     train = sample_mixture(ci_spec, cfg.n_train, seed=1)
     test = sample_mixture(ci_spec, cfg.n_test, seed=2)
     nets = {}
     for p in (1.0, 3.0):
         net = PReLUNet(cfg.dim, cfg.width, p=p).init_small(cfg.init_scale, torch.Generator().manual_seed(0))
-        train_sgd(net, train.x, train.y, SGDConfig(lr=cfg.lr, batch_size=cfg.batch_size, epochs=cfg.epochs),
+        train_sgd(net, train.x, train.y, SGDConfig(lr=cfg.lr, batch_size=cfg.batch_size, epochs=TRAINED_EPOCHS),
                   show_progress=False)
         nets[p] = net
     return nets, train, test

@@ -9,6 +9,8 @@ from prelu_robust.neurons import largest as dominant_neurons
 from prelu_robust.models import PReLUNet
 from prelu_robust.train import SGDConfig, log_mean_loss, loss_slope, train_sgd
 
+from conftest import TRAINED_EPOCHS
+
 
 @pytest.mark.parametrize("loss", ["exp", "logistic"])
 def test_loss_slope_matches_autograd(loss):
@@ -86,7 +88,7 @@ def _ci_run(ci_spec, **engine):
     cfg = synthetic.PROFILES["ci"]
     data = sample_mixture(ci_spec, cfg.n_train, seed=1)
     net = PReLUNet(cfg.dim, cfg.width, p=3.0).init_small(cfg.init_scale, torch.Generator().manual_seed(0))
-    log = train_sgd(net, data.x, data.y, SGDConfig(lr=cfg.lr, batch_size=cfg.batch_size, epochs=cfg.epochs, **engine),
+    log = train_sgd(net, data.x, data.y, SGDConfig(lr=cfg.lr, batch_size=cfg.batch_size, epochs=TRAINED_EPOCHS, **engine),
                     show_progress=False)
     return net, log, data
 
