@@ -57,7 +57,7 @@ def test_a_corrupted_stored_value_turns_its_row_to_fail(store_copy):
     index = int(np.argmin(np.abs(np.asarray(config.eps_grid) - 0.1)))
     arrays["robust_accuracy"] = arrays["robust_accuracy"].copy()
     arrays["robust_accuracy"][index] = 0.0
-    store_copy.save(mnist.KIND, one.settings(), arrays, store_copy.meta(mnist.KIND, one.settings()))
+    store_copy.save(mnist.KIND, one.settings(), arrays, store_copy.meta(mnist.KIND, one.settings()), replace=True)
     rows = claims.check_all(store_copy)
     assert _row(rows, statement).status == claims.FAIL
     # the corrupted run leaves its other rows as they were

@@ -144,3 +144,83 @@ def test_the_store_command_lists_verifies_and_exports(tmp_path, capsys):
     assert cli.main(["store", "--root", str(tmp_path), "verify"]) == 1
     report = capsys.readouterr().out
     assert "unreadable" in report and "0123456789abcdef: its configuration's key" in report and "2 with problems" in report
+
+
+def _hammer(root: str, seed: int, operations: int, errors) -> None:
+    """One process's share of the stress test: random saves (some replacing), loads and
+    get_or_computes of ten keys; every exception is counted."""
+    rng = np.random.default_rng(seed)
+    store = ResultsStore(root)
+    for _ in range(operations):
+        key, action = {"a": int(rng.integers(10))}, rng.integers(4)
+        try:
+            if action == 0:
+                store.save("demo", key, {"x": np.full(64, key["a"], float)}, {}, replace=bool(rng.integers(2)))
+            elif action == 1:
+                store.get_or_compute("demo", key, lambda: {"x": np.full(64, key["a"], float)})
+            else:
+                loaded = store.load("demo", key)
+                assert loaded is None or np.array_equal(loaded["x"], np.full(64, key["a"], float))
+        except Exception as err:  # noqa: BLE001 - counted, the test asserts there are none
+            errors.put(f"{type(err).__name__}: {err}")
+
+
+def test_two_processes_share_a_store_without_a_single_failed_operation(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    errors = context.Queue()
+    workers = [context.Process(target=_hammer, args=(str(tmp_path), seed, 1000, errors)) for seed in (1, 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert [w.exitcode for w in workers] == [0, 0] and found == [], found[:5]
+    assert not list((tmp_path / "demo").glob(".tmp-*"))  # nothing half-written left behind
+
+
+def _compute_slowly(root: str, log: str) -> None:
+    import time
+
+    def compute():
+        with open(log, "a") as handle:
+            handle.write("computed\n")
+        time.sleep(2.0)
+        return {"x": np.ones(2)}
+
+    ResultsStore(root).get_or_compute("demo", {"a": 1}, compute)
+
+
+def test_a_second_process_waits_for_the_run_the_first_is_computing(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    log = tmp_path / "calls.log"
+    workers = [context.Process(target=_compute_slowly, args=(str(tmp_path / "store"), str(log))) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert log.read_text().splitlines() == ["computed"]  # once, not twice
+    assert not any((tmp_path / "store" / "demo" / ".claims").iterdir())  # released
+
+
+def test_a_claim_left_by_a_crashed_process_is_taken_over(tmp_path):
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    store = ResultsStore(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    claim = store._claim_path("demo", {"a": 1})
+    claim.parent.mkdir(parents=True)
+    claim.write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead), "time": time.time()}))
+    arrays, meta = store.get_or_compute("demo", {"a": 1}, lambda: {"x": np.ones(2)})
+    assert meta["computed_now"] and not claim.exists()

@@ -3,16 +3,23 @@
     prelu-robust store list                       entries per kind, with their size
     prelu-robust store verify                     read every entry and check its key
     prelu-robust store export synthetic-run --out runs.csv
+    prelu-robust sweep run sweeps/NAME.yaml [--executor local|inline|dask|tcp://HOST:8786] [--workers N]
+    prelu-robust sweep status sweeps/NAME.yaml    points, their runs stored, their pages
+    prelu-robust sweep aggregate sweeps/NAME.yaml [--out FILE.csv]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from . import sweep
 from .paths import results_root
+from .progress import RUN_LOG_ENV
 from .store import entries, export_csv, results_version, verify
+from .validation import ParameterError
 
 __all__ = ["main"]
 
@@ -42,6 +49,31 @@ def _store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    plan = sweep.load(args.file)
+    if args.action == "run":
+        report = sweep.run(plan, executor=args.executor, workers=args.workers, out=args.out)
+        print(f"[sweep {plan.name}] {report.computed} runs computed, {report.stored} already stored, "
+              f"{len(report.notebooks)} pages executed")
+        for what, why in report.failures:
+            print(f"failed: {what}: {why}", file=sys.stderr)
+        if report.skipped:
+            print(f"points {report.skipped} not executed: a run they need failed", file=sys.stderr)
+        return 1 if report.failures else 0
+    if args.action == "status":
+        rows = sweep.status(plan)
+        for row in rows:
+            varying = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("point", "runs stored", "runs", "page"))
+            print(f"point {row['point']}: {varying}: runs {row['runs stored']}/{row['runs']}, "
+                  f"page {'executed' if row['page'] else 'not executed'}")
+        done = sum(row["runs stored"] == row["runs"] for row in rows)
+        print(f"{done}/{len(rows)} points have all their runs stored")
+        return 0
+    out = args.out or sweep.EXECUTED / plan.name / f"{plan.name}.csv"
+    print(f"{sweep.aggregate(plan, out)} rows written to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prelu-robust", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,8 +87,33 @@ def main(argv: list[str] | None = None) -> int:
     export = actions.add_parser("export", help="one CSV row per entry of a kind")
     export.add_argument("kind")
     export.add_argument("--out", type=Path, default=None, help="CSV file (default: standard output)")
+    sweeps = commands.add_parser("sweep", help="papermill parameter sweeps (see prelu_robust.sweep)")
+    sweep_actions = sweeps.add_subparsers(dest="action", required=True)
+    for name, help_text in (("run", "compute the missing runs on an executor, then execute each point's page"),
+                            ("status", "each point's runs stored and whether its page was executed"),
+                            ("aggregate", "the stored results of every point as one tidy CSV table")):
+        action = sweep_actions.add_parser(name, help=help_text)
+        action.add_argument("file", type=Path, help="a sweep file (sweeps/*.yaml)")
+        action.add_argument("--verbose", action="store_true", help="show the traceback of an error")
+        if name == "run":
+            action.add_argument("--executor", default="local",
+                                help="local (worker processes, default), inline (this process), dask (a local "
+                                     "Dask cluster) or tcp://HOST:PORT (an existing Dask scheduler)")
+            action.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+        if name in ("run", "aggregate"):
+            action.add_argument("--out", type=Path, default=None,
+                                help="pages folder (run) or CSV file (aggregate); default under executed/sweeps/")
     args = parser.parse_args(argv)
-    return _store(args)
+    if args.command == "store":
+        return _store(args)
+    os.environ[RUN_LOG_ENV] = "1"  # one line per run from the pages' kernels, no progress bars
+    try:
+        return _sweep(args)
+    except ParameterError as err:
+        if args.verbose:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

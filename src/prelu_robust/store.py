@@ -7,19 +7,23 @@ canonical JSON of the configuration and the kind's *results version*
 (:data:`RESULTS_VERSIONS`), so any change of setting, or of code that changes a
 kind's results (its version is bumped), addresses a new entry. Writes go to a temporary folder
 renamed into place, so a crash never leaves a half-written entry; an entry that
-another writer finished first is kept (same key, same inputs). An entry that cannot be
+another writer finished first is kept (same key, same inputs). Two processes never compute
+the same entry at once: a process claims an entry before computing it, and another that
+needs it waits for it (:meth:`ResultsStore.claim`). An entry that cannot be
 read is moved aside to ``<root>/<kind>/.unreadable/`` with a warning naming it, and
 counts as missing: only that run is recomputed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -36,7 +40,7 @@ import torch
 from . import __version__
 from .paths import custom_results_root, results_root, results_root_is_chosen
 
-__all__ = ["Arrays", "RESULTS_VERSIONS", "Entry", "entries", "verify", "export_csv", "results_version", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "committed_store", "default_store",
+__all__ = ["Arrays", "RESULTS_VERSIONS", "Entry", "entries", "verify", "export_csv", "results_version", "computed_meta", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "committed_store", "default_store",
            "compare_arrays"]
 
 Arrays = dict[str, np.ndarray]
@@ -105,6 +109,12 @@ def provenance() -> dict[str, Any]:
     }
 
 
+def computed_meta(kind: str, wall_s: float, cpu_s: float) -> dict[str, Any]:
+    """What an entry of ``kind`` records about its computation: timings, the kind's
+    results version, and where and with what it ran (:func:`provenance`)."""
+    return {"wall_s": wall_s, "cpu_s": cpu_s, "results_version": results_version(kind), **provenance()}
+
+
 class ResultsStore:
     """Entries of computed results under ``root`` (created on first write).
 
@@ -163,26 +173,31 @@ class ResultsStore:
         warnings.warn(f"results entry {entry} is unreadable ({type(err).__name__}: {err}); moved to {aside}, "
                       "it will be recomputed", stacklevel=3)
 
-    def save(self, kind: str, config: Any, arrays: Arrays, meta: Mapping[str, Any]) -> Path:
-        """Write an entry atomically (temporary folder, then rename)."""
+    def save(self, kind: str, config: Any, arrays: Arrays, meta: Mapping[str, Any], *, replace: bool = False) -> Path:
+        """Write an entry atomically (temporary folder, then rename). An entry that another
+        writer finished first is kept (same key, same inputs), unless ``replace`` (a
+        recompute): the old entry is then moved aside in one rename and removed."""
         final = self.path(kind, config)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+        aside = final.parent / f".tmp-replaced-{final.name}-{os.getpid()}-{time.time_ns()}"
         try:
             (tmp / "config.json").write_text(json.dumps(json.loads(canonical_json(config)), indent=1,
                                                         sort_keys=True) + "\n")
             (tmp / "meta.json").write_text(json.dumps(dict(meta), indent=1, sort_keys=True) + "\n")
             np.savez_compressed(tmp / "arrays.npz", **arrays)
-            if final.exists():  # a recompute (force) replaces the entry
-                shutil.rmtree(final, ignore_errors=True)
+            if replace:
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(final, aside)
             try:
                 os.replace(tmp, final)
             except OSError:
                 if not (final / "arrays.npz").is_file():  # not another writer's finished entry
                     raise
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+            for leftover in (tmp, aside):
+                if leftover.exists():
+                    shutil.rmtree(leftover, ignore_errors=True)
         return final
 
     def get_or_compute(self, kind: str, config: Any, compute: Callable[[], Arrays],
@@ -190,18 +205,91 @@ class ResultsStore:
         """Load the entry, or run ``compute`` and store its arrays with timings.
 
         Returns the arrays and the entry's metadata (``wall_s``, ``cpu_s``,
-        ``computed_now`` and provenance).
+        ``computed_now`` and provenance). While another process holds the claim to
+        compute the same entry (:meth:`claim`), this one waits for its result instead.
         """
         if not force:
-            arrays = self.load(kind, config)
+            while True:
+                arrays = self.load(kind, config)
+                if arrays is not None:
+                    return arrays, {"wall_s": 0.0, "cpu_s": 0.0, **self.meta(kind, config), "computed_now": False}
+                if self.claim(kind, config):
+                    break
+                time.sleep(CLAIM_POLL_S)
+        try:
+            arrays = None if force else self.load(kind, config)  # finished while we took the claim
             if arrays is not None:
                 return arrays, {"wall_s": 0.0, "cpu_s": 0.0, **self.meta(kind, config), "computed_now": False}
-        wall, cpu = time.perf_counter(), time.process_time()
-        arrays = compute()
-        meta = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu,
-                "results_version": results_version(kind), **provenance()}
-        self.save(kind, config, arrays, meta)
-        return arrays, {**meta, "computed_now": True}
+            wall, cpu = time.perf_counter(), time.process_time()
+            arrays = compute()
+            meta = computed_meta(kind, time.perf_counter() - wall, time.process_time() - cpu)
+            self.save(kind, config, arrays, meta, replace=force)
+            return arrays, {**meta, "computed_now": True}
+        finally:
+            if not force:
+                self.release(kind, config)
+
+    # -- one computation of an entry at a time, across processes ----------------------
+    def _claim_path(self, kind: str, config: Any) -> Path:
+        entry = self.path(kind, config)
+        return entry.parent / ".claims" / entry.name
+
+    def claim(self, kind: str, config: Any) -> bool:
+        """Take the claim to compute the entry of ``config`` (a file created exclusively
+        under ``<root>/<kind>/.claims/``); False while another live process holds it. A
+        claim whose process is gone (same host), or older than :data:`CLAIM_TTL_S`, is
+        taken over: a crashed process does not hold a run forever."""
+        path = self._claim_path(kind, config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()})
+        for _ in range(3):
+            try:
+                descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if not _stale(path):
+                    return False
+                with contextlib.suppress(FileNotFoundError):  # another process took it over first
+                    os.replace(path, path.with_name(f"{path.name}.stale-{os.getpid()}"))
+                    os.unlink(path.with_name(f"{path.name}.stale-{os.getpid()}"))
+                continue
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(record)
+            return True
+        return False
+
+    def release(self, kind: str, config: Any) -> None:
+        """Give up this process's claim on the entry of ``config`` (see :meth:`claim`)."""
+        path = self._claim_path(kind, config)
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+
+
+#: How often a process waiting for another's claimed entry looks for it (seconds).
+CLAIM_POLL_S = 1.0
+#: A claim this old is taken over even when its process cannot be checked (another host).
+CLAIM_TTL_S = 24 * 3600.0
+
+
+def _stale(claim: Path) -> bool:
+    """Whether a claim file's process is gone (same host) or the claim is older than the TTL."""
+    try:
+        record = json.loads(claim.read_text())
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):  # being written right now
+        return False
+    if time.time() - float(record.get("time", 0)) > CLAIM_TTL_S:
+        return True
+    if record.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(record["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, KeyError, ValueError):
+        return False
+    return False
 
 
 def committed_store() -> ResultsStore:

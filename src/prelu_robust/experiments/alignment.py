@@ -29,7 +29,7 @@ from ..validation import require, require_counts, require_powers
 from .common import SweepCost, all_stored, build_config, derive_seed, resolve_profile as _resolve, sweep
 
 __all__ = ["KIND", "AlignmentConfig", "AlignmentRun", "PROFILES", "make_config", "alignment_objective",
-           "extremal_vectors", "compute_run", "AlignmentTrajectory", "AlignmentResults", "is_complete",
+           "extremal_vectors", "compute_run", "compute_one", "AlignmentTrajectory", "AlignmentResults", "is_complete",
            "resolve_profile", "run"]
 
 KIND = "alignment"
@@ -193,6 +193,12 @@ class AlignmentTrajectory:
         idx = self.dominant()
         cos = np.clip((self.directions[-1][idx] * self.targets()[idx]).sum(1), -1, 1)
         return np.degrees(np.arccos(cos))
+
+
+def compute_one(run: AlignmentRun, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
+    """One run, on one thread: what a sweep's worker computes (``store``: unused)."""
+    with num_threads(1):
+        return compute_run(run)
 
 
 @dataclass

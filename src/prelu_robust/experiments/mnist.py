@@ -28,7 +28,7 @@ from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "MODEL_KIND", "TABLE1", "MnistConfig", "MnistRun", "PROFILES", "make_config", "resolve_profile",
-           "load_data", "train_run", "trained_model", "table1_points", "table1_accuracy", "compute_run",
+           "load_data", "train_run", "trained_model", "table1_points", "table1_accuracy", "compute_run", "compute_one",
            "MnistResults", "correlation_image", "is_complete", "compute_share", "run"]
 
 KIND = "mnist-run"
@@ -214,6 +214,12 @@ def compute_run(run: MnistRun, data: ImageSplit, device: torch.device, store: Re
                                            c.attack_product_dtype)
     arrays["attack_seconds"] = np.asarray(time.perf_counter() - start)
     return arrays
+
+
+def compute_one(run: MnistRun, store: ResultsStore) -> dict[str, np.ndarray]:
+    """One run on this machine's device, quietly: what a sweep's worker computes; its
+    trained model is cached in ``store`` (on the worker's filesystem)."""
+    return compute_run(run, load_data(run.config), compute_device("auto"), store, show_progress=False)
 
 
 # -- the figure -----------------------------------------------------------------

@@ -30,7 +30,7 @@ from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "TrainedRun",
-           "run_data", "train_run", "compute_run",
+           "run_data", "train_run", "compute_run", "compute_one",
            "VARIANTS_KIND", "VARIANT_RESTARTS", "VariantsRun", "variant_runs", "centres_of", "compute_variants",
            "VariantCurves", "variants", "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
 
@@ -256,6 +256,12 @@ def compute_run(run: SyntheticRun, device: torch.device, show_progress: bool = T
                 ideal, x_att, y_att, c.eps_grid, L2Attack(**steps), seed=derive_seed(seed, "ideal"),
                 space=centres, chunk_size=CHUNK).numpy()
     return arrays
+
+
+def compute_one(run: SyntheticRun, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
+    """One run on this machine's device, quietly: what a sweep's worker computes (``store``:
+    unused, the runs need no cache)."""
+    return compute_run(run, compute_device("auto"), show_progress=False)
 
 
 # -- the attack variants on the attacked models -------------------------------

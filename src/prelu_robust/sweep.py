@@ -1,0 +1,279 @@
+"""Papermill parameter sweeps: a YAML file, its points, their runs computed once on an
+executor, then each point's page.
+
+    prelu-robust sweep run sweeps/NAME.yaml [--executor local|inline|dask|tcp://HOST:8786] [--workers N]
+    prelu-robust sweep status sweeps/NAME.yaml
+    prelu-robust sweep aggregate sweeps/NAME.yaml [--out FILE.csv]
+
+A sweep file names a figure notebook, the parameters every point shares, and the
+parameters that vary: ``axes`` are crossed (cartesian product), ``zip`` varies its
+parameters together (equal lengths), crossed with the axes::
+
+    notebook: notebooks/synthetic_gmm.py
+    parameters: {profile: ci, alphas: [0.01], repeats: 3}
+    axes:
+      powers: [[1], [2], [3]]
+    zip:
+      n_clusters: [4, 8]
+      n_positive: [2, 4]
+
+The heavy work is the runs (store entries), not the notebooks: every point is checked
+before anything runs, its runs are listed, runs shared by several points are computed
+once, on worker processes (``local``) or a Dask cluster (``dask``: a local one;
+``tcp://...``: the scheduler of an existing one, whose workers need no shared
+filesystem: they return the arrays and this process writes the store). Then each
+point's notebook is executed with papermill, loading everything from the store. A run
+that fails is reported with its settings at the end, the others finish, and the points
+that need it are not executed; the command then exits non-zero. Runs already stored are
+skipped, so a sweep that was stopped resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import itertools
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from . import paths
+from .experiments import EXPERIMENTS
+from .experiments.common import RUNNER_PARAMETERS, describe
+from .progress import RUN_LOG_ENV
+from .store import ResultsStore, computed_meta, default_store
+from .validation import ParameterError, reject_unknown, require
+
+__all__ = ["SWEEP_KEYS", "Sweep", "load", "PointRuns", "point_runs", "SweepReport", "run", "status", "tidy_rows",
+           "aggregate", "EXECUTORS", "EXECUTED"]
+
+#: The keys of a sweep file.
+SWEEP_KEYS = ("notebook", "parameters", "axes", "zip")
+#: The executors by name (besides a Dask scheduler's address, ``tcp://HOST:PORT``).
+EXECUTORS = ("local", "inline", "dask")
+#: Where the executed notebooks of a sweep go: ``<EXECUTED>/<sweep name>/<point>.ipynb``.
+EXECUTED = paths.EXECUTED / "sweeps"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep file: its ``name`` (the file's stem), ``notebook``, the ``parameters`` all
+    points share, and the ``axes`` (crossed) and ``zipped`` (varied together) values."""
+
+    name: str
+    notebook: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    axes: dict[str, list] = field(default_factory=dict)
+    zipped: dict[str, list] = field(default_factory=dict)
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every point's parameters: the shared ones, then one value of each axis (the last
+        axis varying fastest), then one position of the zipped values."""
+        crossed = [dict(zip(self.axes, values)) for values in itertools.product(*self.axes.values())]
+        together = [dict(zip(self.zipped, values)) for values in zip(*self.zipped.values())] or [{}]
+        return [{**self.parameters, **a, **z} for a in crossed for z in together]
+
+
+def load(path: str | os.PathLike[str]) -> Sweep:
+    """The sweep of a YAML file, with every point checked as the driver checks a notebook's
+    parameters; raises :class:`ParameterError` naming the offending key before anything runs."""
+    from .run_notebook import checked_parameters, read_notebook
+
+    path = Path(path)
+    require(path.is_file(), "sweep file", str(path), "an existing YAML file (see sweeps/)")
+    spec = yaml.safe_load(path.read_text()) or {}
+    require(isinstance(spec, dict), "sweep file", str(path), "a mapping with the keys " + ", ".join(SWEEP_KEYS))
+    reject_unknown(f"sweep file {path.name}", spec, SWEEP_KEYS)
+    require("notebook" in spec, "notebook", None, "the path of a figure notebook, e.g. notebooks/synthetic_gmm.py")
+    for key in ("parameters", "axes", "zip"):
+        require(isinstance(spec.get(key, {}), dict), key, spec.get(key), "a mapping of parameter names")
+    axes, zipped = dict(spec.get("axes") or {}), dict(spec.get("zip") or {})
+    for key, values in {**axes, **zipped}.items():
+        require(isinstance(values, list) and len(values) > 0, key, values, "a non-empty list of values")
+    lengths = {len(values) for values in zipped.values()}
+    require(len(lengths) <= 1, "zip", {k: len(v) for k, v in zipped.items()}, "lists of one common length")
+    overlap = (set(axes) & set(zipped)) | ((set(axes) | set(zipped)) & set(spec.get("parameters") or {}))
+    require(not overlap, "sweep parameter", sorted(overlap), "each parameter in one of parameters, axes, zip")
+    sweep = Sweep(path.stem, str(spec["notebook"]), dict(spec.get("parameters") or {}), axes, zipped)
+    source = paths.CHECKOUT / sweep.notebook
+    require(source.name in EXPERIMENTS and source.resolve().parent == paths.NOTEBOOKS.resolve(), "notebook", sweep.notebook,
+            "a figure notebook: " + ", ".join(f"notebooks/{name}" for name in EXPERIMENTS))
+    nb = read_notebook(source)
+    for point in sweep.points():
+        checked_parameters(source, nb, point)
+    return sweep
+
+
+@dataclass(frozen=True)
+class PointRuns:
+    """A point's experiment module, profile, config, store and runs."""
+
+    experiment: Any
+    profile: str
+    config: Any
+    store: ResultsStore
+    runs: list
+
+
+def point_runs(sweep: Sweep, point: Mapping[str, Any]) -> PointRuns:
+    """What executing the point's notebook needs from the store."""
+    from .run_notebook import checked_parameters, read_notebook
+
+    source = paths.CHECKOUT / sweep.notebook
+    values = checked_parameters(source, read_notebook(source), dict(point))
+    experiment = EXPERIMENTS[source.name]
+    settings = {k: v for k, v in values.items() if k not in RUNNER_PARAMETERS}
+    profile, config = experiment.resolve_profile(values.get("profile", "auto"), **settings)
+    return PointRuns(experiment, profile, config, default_store(profile), list(config.runs()))
+
+
+def _compute(module: str, run: Any, store: ResultsStore) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """On a worker: one run's arrays and its entry's metadata (one torch thread per worker);
+    ``store`` holds what a run caches (MNIST's trained models), on the worker's filesystem."""
+    import torch
+
+    torch.set_num_threads(1)
+    experiment = importlib.import_module(module)
+    wall, cpu = time.perf_counter(), time.process_time()
+    arrays = experiment.compute_one(run, store)
+    return arrays, computed_meta(experiment.KIND, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+@dataclass
+class SweepReport:
+    """What :func:`run` did: runs computed and already stored, the failures (settings and
+    error), and the executed notebooks."""
+
+    computed: int = 0
+    stored: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    notebooks: list[Path] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+def _executor(spec: str, workers: int):
+    """A concurrent.futures-style executor: worker processes (``local``), this process one
+    run at a time (``inline``, for debugging), a local Dask cluster (``dask``) or an existing
+    Dask scheduler (``tcp://host:port``); and what to close afterwards."""
+    if spec in ("local", "inline"):
+        executor = ProcessPoolExecutor(workers) if spec == "local" else ThreadPoolExecutor(1)
+        return executor, executor.shutdown
+    from distributed import Client, LocalCluster  # only a Dask sweep needs Dask
+
+    client = Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)) if spec == "dask" \
+        else Client(spec)
+    return client.get_executor(retries=2, pure=False), client.close
+
+
+def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | None = None,
+        execute_notebooks: bool = True) -> SweepReport:
+    """Compute the sweep's missing runs once each, then execute each point's notebook into
+    ``out`` (default ``executed/sweeps/<name>/``)."""
+    require(executor in EXECUTORS or executor.startswith("tcp://"), "executor", executor,
+            ", ".join(f"'{e}'" for e in EXECUTORS) + " or a Dask scheduler address tcp://HOST:PORT")
+    require(isinstance(workers, int) and workers >= 1, "workers", workers, "an integer >= 1")
+    points = sweep.points()
+    needs = [point_runs(sweep, point) for point in points]
+    missing: dict[tuple[str, str], tuple[PointRuns, Any]] = {}
+    report = SweepReport()
+    for need in needs:
+        for one in need.runs:
+            key = (str(need.store.root), need.store.path(need.experiment.KIND, one.settings()).name)
+            if need.store.has(need.experiment.KIND, one.settings()):
+                report.stored += 1
+            else:
+                missing.setdefault(key, (need, one))
+    failed: set[tuple[str, str]] = set()
+    if missing:
+        pool, close = _executor(executor, workers)
+        try:
+            futures: dict[Future, tuple[tuple[str, str], PointRuns, Any]] = {
+                pool.submit(_compute, need.experiment.__name__, one, need.store): (key, need, one)
+                for key, (need, one) in missing.items()}
+            for index, future in enumerate(as_completed(futures), 1):
+                key, need, one = futures[future]
+                try:
+                    arrays, meta = future.result()
+                except Exception as err:  # noqa: BLE001 - a failed run is reported, the others finish
+                    failed.add(key)
+                    report.failures.append((describe(one), f"{type(err).__name__}: {err}"))
+                    print(f"[{need.experiment.KIND} {index}/{len(futures)}] {describe(one)}: FAILED "
+                          f"({type(err).__name__}: {err})", flush=True)
+                    continue
+                need.store.save(need.experiment.KIND, one.settings(), arrays, meta)
+                report.computed += 1
+                print(f"[{need.experiment.KIND} {index}/{len(futures)}] {describe(one)}: computed in "
+                      f"{meta['wall_s']:.0f} s", flush=True)
+        finally:
+            close()
+    if execute_notebooks:
+        from .run_notebook import execute
+
+        out = out or EXECUTED / sweep.name
+        os.environ[RUN_LOG_ENV] = "1"
+        for index, (point, need) in enumerate(zip(points, needs)):
+            keys = {(str(need.store.root), need.store.path(need.experiment.KIND, r.settings()).name) for r in need.runs}
+            if keys & failed:
+                report.skipped.append(index)
+                continue
+            target = out / f"{index:03d}.ipynb"
+            execute(paths.CHECKOUT / sweep.notebook, target, point, title=f"{sweep.name}: point {index}",
+                    quiet=True)
+            report.notebooks.append(target)
+            print(f"[sweep {sweep.name}] point {index + 1}/{len(points)} -> {target}", flush=True)
+    return report
+
+
+def status(sweep: Sweep) -> list[dict[str, Any]]:
+    """Per point: its parameters that vary, its runs stored out of all, and whether its
+    notebook was executed."""
+    varying = [*sweep.axes, *sweep.zipped]
+    rows = []
+    for index, point in enumerate(sweep.points()):
+        need = point_runs(sweep, point)
+        stored = sum(need.store.has(need.experiment.KIND, r.settings()) for r in need.runs)
+        rows.append({"point": index, **{k: point[k] for k in varying}, "runs stored": stored,
+                     "runs": len(need.runs), "page": (EXECUTED / sweep.name / f"{index:03d}.ipynb").is_file()})
+    return rows
+
+
+def tidy_rows(sweep: Sweep) -> Iterator[dict[str, Any]]:
+    """The sweep's stored results as a tidy table: one row per run and radius (a run
+    without a curve: one row), every setting a column, read from the store."""
+    for index, point in enumerate(sweep.points()):
+        need = point_runs(sweep, point)
+        radii = np.asarray(getattr(need.config, "eps_grid", ()), dtype=float)
+        for one in need.runs:
+            arrays = need.store.load(need.experiment.KIND, one.settings())
+            if arrays is None:
+                continue
+            base = {"point": index, **{k: _cell(v) for k, v in one.settings().items()}}
+            base.update({name: float(a) for name, a in arrays.items() if a.ndim == 0})
+            curves = {name: a for name, a in arrays.items() if a.ndim == 1 and len(a) == len(radii) > 0}
+            if not curves:
+                yield base
+            for i, eps in enumerate(radii if curves else ()):
+                yield {**base, "eps": float(eps), **{name: float(a[i]) for name, a in curves.items()}}
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
+
+
+def aggregate(sweep: Sweep, out: Path) -> int:
+    """Write :func:`tidy_rows` to the CSV ``out``; returns the number of rows."""
+    rows = list(tidy_rows(sweep))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(dict.fromkeys(name for row in rows for name in row)), restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)

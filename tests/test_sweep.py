@@ -1,0 +1,110 @@
+"""Sweeps: the file and its points, every error before anything runs, runs computed once,
+resumed, failures isolated, the tidy table; a sweep on a local Dask cluster."""
+
+import csv
+import sys
+
+import pytest
+import yaml
+
+from prelu_robust import ParameterError, cli, paths, sweep
+from prelu_robust.experiments import synthetic
+
+#: A synthetic point that trains and attacks in about a second.
+TINY = dict(profile="ci", dim=20, n_train=200, n_test=60, width=20, init_scale=1e-4, epochs=20, alphas=[0.05],
+            repeats=1, eps_grid=[0.0, 0.5], attack_points=30, attack_steps=10, dist_batches=1, dist_batch_size=10,
+            dist_steps=5, top_neurons=5, product_dtype="float32")
+
+
+def write(tmp_path, **spec):
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump({"notebook": "notebooks/synthetic_gmm.py", **spec}))
+    return path
+
+
+def test_points_cross_the_axes_and_zip_the_zipped(tmp_path):
+    s = sweep.load(write(tmp_path, parameters=TINY, axes={"powers": [[1], [3]]},
+                         zip={"n_clusters": [4, 6], "n_positive": [2, 3]}))
+    assert [(p["powers"], p["n_clusters"], p["n_positive"]) for p in s.points()] == [
+        ([1], 4, 2), ([1], 6, 3), ([3], 4, 2), ([3], 6, 3)]
+    assert all(p["dim"] == 20 for p in s.points())
+
+
+@pytest.mark.parametrize("spec, message", [
+    (dict(notebook="notebooks/nothing.py"), "a figure notebook: notebooks/synthetic_gmm.py"),
+    (dict(notebook="book/reproducibility.py"), "a figure notebook"),
+    (dict(axes={"epoch": [1, 2]}), "unknown notebook synthetic_gmm.py parameter(s) ['epoch']"),
+    (dict(axes={"lr": ["fast"]}), "invalid lr='fast'"),
+    (dict(axes={"powers": []}), "powers=[]"),
+    (dict(zip={"n_clusters": [4, 6], "n_positive": [2]}), "one common length"),
+    (dict(axes={"n_clusters": [4]}, zip={"n_clusters": [6]}), "each parameter in one of"),
+    (dict(sizes=[1]), "unknown sweep file demo.yaml parameter(s) ['sizes']"),
+    (dict(axes={"n_positive": [2, 10]}, parameters={**TINY, "n_clusters": 4}), "n_positive=10"),
+])
+def test_every_error_names_its_key_before_anything_runs(tmp_path, spec, message):
+    spec = {"parameters": TINY, **spec}
+    with pytest.raises(ParameterError) as err:
+        sweep.load(write(tmp_path, **spec))
+    assert message in str(err.value)
+
+
+@pytest.fixture
+def scratch_results(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.RESULTS_ENV, str(tmp_path / "results"))
+    return tmp_path / "results"
+
+
+def test_runs_shared_by_points_are_computed_once_and_a_second_run_computes_nothing(tmp_path, scratch_results):
+    # two points that differ only in a setting the unattacked runs do not read share those runs
+    shared = {k: v for k, v in TINY.items() if k != "attack_steps"}
+    s = sweep.load(write(tmp_path, parameters={**shared, "alphas": [0.05, 0.1], "powers": [1]},
+                         axes={"attack_steps": [10, 12]}))
+    first = sweep.run(s, workers=2, execute_notebooks=False)
+    assert first.computed == 3 and not first.failures  # 2 attacked runs + 1 shared unattacked run
+    again = sweep.run(s, workers=2, execute_notebooks=False)
+    assert again.computed == 0 and again.stored == 4
+    assert all(row["runs stored"] == row["runs"] == 2 for row in sweep.status(s))
+
+
+def test_a_failing_run_is_named_the_others_finish_and_the_exit_status_says_so(tmp_path, scratch_results, monkeypatch):
+    s = sweep.load(write(tmp_path, parameters=TINY, axes={"powers": [[1], [3]]}))
+    real = synthetic.compute_one
+
+    def fail_p3(run, store=None):
+        if run.p == 3.0:
+            raise RuntimeError("made to fail")
+        return real(run, store)
+
+    monkeypatch.setattr(synthetic, "compute_one", fail_p3)
+    report = sweep.run(s, executor="inline", execute_notebooks=False)  # in this process: sees the patch
+    assert report.computed == 1 and len(report.failures) == 1
+    assert "p=3" in report.failures[0][0] and "made to fail" in report.failures[0][1]
+    status = sweep.status(s)
+    assert [row["runs stored"] for row in status] == [1, 0]
+
+
+def test_the_tidy_table_has_a_row_per_run_and_radius_with_every_setting(tmp_path, scratch_results):
+    s = sweep.load(write(tmp_path, parameters=TINY, axes={"powers": [[1], [3]]}))
+    sweep.run(s, workers=2, execute_notebooks=False)
+    out = tmp_path / "demo.csv"
+    assert sweep.aggregate(s, out) == 4  # 2 points x 1 attacked run x 2 radii
+    rows = list(csv.DictReader(out.open()))
+    assert {row["p"] for row in rows} == {"1.0", "3.0"} and {row["eps"] for row in rows} == {"0.0", "0.5"}
+    assert {"robust_reference", "robust_strong", "distance", "dim", "width", "point"} <= set(rows[0])
+
+
+def test_a_sweep_runs_end_to_end_on_a_local_dask_cluster_and_executes_its_pages(tmp_path, scratch_results, capsys):
+    s = write(tmp_path, parameters=TINY, axes={"powers": [[1], [3]]})
+    out = tmp_path / "pages"
+    assert cli.main(["sweep", "run", str(s), "--executor", "dask", "--workers", "2", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["000.ipynb", "001.ipynb"]
+    printed = capsys.readouterr().out
+    assert "[synthetic-run 2/2]" in printed and "point 2/2" in printed
+    assert cli.main(["sweep", "status", str(s)]) == 0
+    assert "2/2" in capsys.readouterr().out
+
+
+def test_the_command_refuses_a_bad_sweep_in_one_line(tmp_path, capsys):
+    assert cli.main(["sweep", "run", str(write(tmp_path, parameters=TINY, axes={"epoch": [1]}))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "'epoch'" in err and len(err.splitlines()) == 1
