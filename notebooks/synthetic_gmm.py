@@ -73,7 +73,8 @@ page_profile, config = synthetic.resolve_profile(profile, **notebook_overrides(g
 results = synthetic.run(config, page_profile, device=device, force=force)
 display(Markdown(profile_banner(results)), metadata=page_metadata(results))
 display(Markdown(page_parameters("notebooks/synthetic_gmm.py", globals(), config)))
-display(Markdown(training_check(results)))  # empty when every net fit its training data
+if warning := training_check(results):  # empty when every net fit its training data
+    display(Markdown(warning))
 
 # %% [markdown]
 # ## The figure
@@ -85,19 +86,14 @@ fig = plots.synthetic_figure(results)
 # ## Against the paper
 #
 # The paper's values are read off its plots (SPEC.md); they exist for the $K=10$,
-# $K_1=6$ setting only. The stored "reference" curve is PGD with each point's step
-# normalised *exactly*; the paper's attack as written (`attacks.as_written`) normalises
-# the gradient of the batch-mean loss with a $+10^{-7}$ guard, which stalls points far
-# on the correct side: its $p=3$ floor beyond $\varepsilon = 1.071$ is the paper's, and
-# higher than the exact attack's (table below); the strong attack has none, so both
-# floors are artefacts of the attacks. "strong" adds restarts and counts any
-# misclassified iterate.
-# MV25's Proposition 1 caps every classifier at $1-\min(K_1,K_2)/K$ for radii
-# $\ge\sqrt2/2$; attacks from the clean point exceed it for $p=3$, but a straight line
-# toward an opposite-class centre (`attacks.strong`) breaks the points there: $p=3$
-# nets are robust up to about $\sqrt2/2$, as the theory says. The three variants side
-# by side on one stored model: `benchmarks/reports/RESULTS_ATTACK_FIDELITY_P3.md`;
-# every claim against the paper: the page *Paper versus reproduction*.
+# $K_1=6$ setting only. The estimators: the stored "reference" curve is PGD with each
+# point's step normalised *exactly*; "strong" adds restarts and counts any misclassified
+# iterate; the paper's attack *as written* (`attacks.as_written`, next section) normalises
+# the gradient of the batch-mean loss with a $+10^{-7}$ guard, which stalls points far on
+# the correct side. Every curve is an upper bound on the true robust accuracy, and MV25's
+# Proposition 1 caps every classifier at $1-\min(K_1,K_2)/K$ for radii $\ge\sqrt2/2$. The
+# text under the table is computed from this page's results. Every claim against the
+# paper: the page *Paper versus reproduction*.
 
 # %% tags=["hide-input"]
 display(Markdown(synthetic_summary(results)))

@@ -85,6 +85,8 @@ def test_math_is_rendered_offline_in_a_real_browser(built_book):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("no chromium here; .ci/run installs it")
+    assert (ROOT / "_static" / "mathjax" / "tex-chtml.js").is_file(), \
+        "the vendored MathJax is missing: run `make mathjax` (make test does it first)"
     page = built_book / "book" / "theory.html"
     dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                           "--disable-component-update", "--no-first-run", "--virtual-time-budget=15000",

@@ -14,8 +14,9 @@ from prelu_robust.run_notebook import _parse_value
 SRC = Path(__file__).resolve().parents[1] / "src" / "prelu_robust"
 MODULES = sorted(SRC.rglob("*.py"))
 #: Imported inside the functions that use them: the book's tools, which only the
-#: driver's commands need (the library and its tests run without starting them).
-LAZY = {"jupytext", "papermill"}
+#: driver's commands need (the library and its tests run without starting them), and
+#: Dask, which only a sweep on a Dask cluster needs.
+LAZY = {"jupytext", "papermill", "distributed"}
 
 
 def module_name(path: Path) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from . import paper, paths
 from .pages import PAGE_METADATA
@@ -24,7 +25,7 @@ from .experiments.common import SweepCost
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 from .models import aligns_with_class_averages
-from .neurons import covered_centres
+from .neurons import covered_centres, dominant_mask
 
 __all__ = ["page_metadata", "page_parameters", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
            "variants_summary",
@@ -92,12 +93,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
 
 
-def _overrides(config: Any, profile: str, profiles: Mapping[str, Any]) -> str:
+def _overrides(config: Any, profile: str, profiles: Mapping[str, Any], precision: Sequence[str] = ()) -> str:
+    """The settings that differ from the profile's; the ``precision`` fields are not among
+    them (a profile's precision is this machine's, the banner states the one used)."""
     if profile not in profiles:
         return ""
     base = profiles[profile]
     changed = [f"{f.name}={getattr(config, f.name)!r}" for f in dataclasses.fields(config)
-               if getattr(config, f.name) != getattr(base, f.name)]
+               if getattr(config, f.name) != getattr(base, f.name) and f.name not in precision]
     return f", with {', '.join(changed)}" if changed else ""
 
 
@@ -120,7 +123,7 @@ def profile_banner(r: SyntheticResults) -> str:
     c = r.config
     loaded = r.cost.total - r.cost.computed
     return (
-        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, synthetic.PROFILES)}\n"
+        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, synthetic.PROFILES, synthetic.PRECISION_FIELDS)}\n"
         f":class: {'tip' if r.profile == 'paper' else 'warning'}\n"
         f"D={c.dim}, K={c.n_clusters}, K1={c.n_positive}, n_train={c.n_train}, n_test={c.n_test}, "
         f"width={c.width}, init scale={c.init_scale:g}, {c.loss} loss, SGD lr={c.lr:g}, batch={c.batch_size}, "
@@ -189,8 +192,8 @@ def centre_coverage(r: SyntheticResults, pi: int) -> str:
     """How many of the K centres the dominant neurons of power ``pi``'s model of panels
     (c, d) point at (cosine > :data:`COVERAGE_COSINE`), in words; which ones they miss."""
     c, p = r.config, r.config.powers[pi]
-    contributions = r.contributions[pi][: len(r.cosines[pi])]  # both sorted by contribution
-    rows = r.cosines[pi][contributions >= c.surrogate_tol * contributions[0]]
+    contributions = torch.as_tensor(r.contributions[pi])  # sorted, as the cosines' rows
+    rows = r.cosines[pi][dominant_mask(contributions, c.surrogate_tol)[: len(r.cosines[pi])].numpy()]
     covered = covered_centres(rows, COVERAGE_COSINE)
     text = (f"p={p:g}: the {len(rows)} dominant neurons (at least {c.surrogate_tol:g} of the largest contribution) "
             f"of the model in panels (c, d) point at {covered.sum()} of the {c.n_clusters} centres "
@@ -299,7 +302,7 @@ def mnist_banner(r: MnistResults) -> str:
     n_test = c.n_test or 10000  # both splits test on 10,000 images
     attacked = min(c.attack_points or n_test, n_test)
     return (
-        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, mnist.PROFILES)}\n"
+        f"```{{admonition}} Produced with the **{r.profile}** profile{_overrides(c, r.profile, mnist.PROFILES, mnist.PRECISION_FIELDS)}\n"
         f":class: {'tip' if r.profile == 'paper' else 'warning'}\n"
         f"MNIST {task}, split '{c.split}', n_train={c.n_train or 'all'}, n_test={c.n_test or 'all'}; "
         f"pReLU 784-{c.width}-{c.n_class}, centred, normalize_input, output bias; Adam lr={c.lr:g}, "

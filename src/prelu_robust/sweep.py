@@ -43,12 +43,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 import yaml
 
 from . import paths
 from .experiments import EXPERIMENTS
 from .experiments.common import RUNNER_PARAMETERS, describe
 from .progress import RUN_LOG_ENV
+from .run_notebook import checked_parameters, execute, read_notebook
 from .store import ResultsStore, computed_meta, default_store
 from .validation import ParameterError, reject_unknown, require
 
@@ -85,8 +87,6 @@ class Sweep:
 def load(path: str | os.PathLike[str]) -> Sweep:
     """The sweep of a YAML file, with every point checked as the driver checks a notebook's
     parameters; raises :class:`ParameterError` naming the offending key before anything runs."""
-    from .run_notebook import checked_parameters, read_notebook
-
     path = Path(path)
     require(path.is_file(), "sweep file", str(path), "an existing YAML file (see sweeps/)")
     spec = yaml.safe_load(path.read_text()) or {}
@@ -125,8 +125,6 @@ class PointRuns:
 
 def point_runs(sweep: Sweep, point: Mapping[str, Any]) -> PointRuns:
     """What executing the point's notebook needs from the store."""
-    from .run_notebook import checked_parameters, read_notebook
-
     source = paths.CHECKOUT / sweep.notebook
     values = checked_parameters(source, read_notebook(source), dict(point))
     experiment = EXPERIMENTS[source.name]
@@ -138,8 +136,6 @@ def point_runs(sweep: Sweep, point: Mapping[str, Any]) -> PointRuns:
 def _compute(module: str, run: Any, store: ResultsStore) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """On a worker: one run's arrays and its entry's metadata (one torch thread per worker);
     ``store`` holds what a run caches (MNIST's trained models), on the worker's filesystem."""
-    import torch
-
     torch.set_num_threads(1)
     experiment = importlib.import_module(module)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -215,8 +211,6 @@ def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | 
         finally:
             close()
     if execute_notebooks:
-        from .run_notebook import execute
-
         out = out or EXECUTED / sweep.name
         os.environ[RUN_LOG_ENV] = "1"
         for index, (point, need) in enumerate(zip(points, needs)):
