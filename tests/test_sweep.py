@@ -60,35 +60,36 @@ def test_runs_shared_by_points_are_computed_once_and_a_second_run_computes_nothi
     s = sweep.load(write(tmp_path, parameters={**shared, "alphas": [0.05, 0.1], "powers": [1]},
                          axes={"attack_steps": [10, 12]}))
     first = sweep.run(s, workers=2, execute_notebooks=False)
-    assert first.computed == 3 and not first.failures  # 2 attacked runs + 1 shared unattacked run
+    # per point: an attacked run, its variants and an unattacked run; the unattacked one is shared
+    assert first.computed == 5 and not first.failures
     again = sweep.run(s, workers=2, execute_notebooks=False)
-    assert again.computed == 0 and again.stored == 4
-    assert all(row["runs stored"] == row["runs"] == 2 for row in sweep.status(s))
+    assert again.computed == 0 and again.stored == 6
+    assert all(row["runs stored"] == row["runs"] == 3 for row in sweep.status(s))
 
 
 def test_a_failing_run_is_named_the_others_finish_and_the_exit_status_says_so(tmp_path, scratch_results, monkeypatch):
     s = sweep.load(write(tmp_path, parameters=TINY, axes={"powers": [[1], [3]]}))
-    real = synthetic.compute_one
+    real = synthetic.compute_entry
 
-    def fail_p3(run, store=None):
-        if run.p == 3.0:
+    def fail_p3(kind, run, store=None):
+        if getattr(run, "run", run).p == 3.0:
             raise RuntimeError("made to fail")
-        return real(run, store)
+        return real(kind, run, store)
 
-    monkeypatch.setattr(synthetic, "compute_one", fail_p3)
+    monkeypatch.setattr(synthetic, "compute_entry", fail_p3)
     report = sweep.run(s, executor="inline", execute_notebooks=False)  # in this process: sees the patch
-    assert report.computed == 1 and len(report.failures) == 1
-    assert "p=3" in report.failures[0][0] and "made to fail" in report.failures[0][1]
+    assert report.computed == 2 and len(report.failures) == 2  # a run and its attack variants per point
+    assert all("p=3" in what and "made to fail" in why for what, why in report.failures)
     status = sweep.status(s)
-    assert [row["runs stored"] for row in status] == [1, 0]
+    assert [row["runs stored"] for row in status] == [2, 0]
 
 
 def test_the_tidy_table_has_a_row_per_run_and_radius_with_every_setting(tmp_path, scratch_results):
     s = sweep.load(write(tmp_path, parameters=TINY, axes={"powers": [[1], [3]]}))
     sweep.run(s, workers=2, execute_notebooks=False)
     out = tmp_path / "demo.csv"
-    assert sweep.aggregate(s, out) == 4  # 2 points x 1 attacked run x 2 radii
-    rows = list(csv.DictReader(out.open()))
+    assert sweep.aggregate(s, out) == 8  # 2 points x (a run, its variants) x 2 radii
+    rows = [row for row in csv.DictReader(out.open()) if row["kind"] == "synthetic-run"]
     assert {row["p"] for row in rows} == {"1.0", "3.0"} and {row["eps"] for row in rows} == {"0.0", "0.5"}
     assert {"robust_reference", "robust_strong", "distance", "dim", "width", "point"} <= set(rows[0])
 
@@ -99,9 +100,9 @@ def test_a_sweep_runs_end_to_end_on_a_local_dask_cluster_and_executes_its_pages(
     assert cli.main(["sweep", "run", str(s), "--executor", "dask", "--workers", "2", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.glob("*.ipynb")) == ["000.ipynb", "001.ipynb"]
     printed = capsys.readouterr().out
-    assert "[synthetic-run 2/2]" in printed and "point 2/2" in printed
+    assert "[sweep 4/4] " in printed and "point 2/2" in printed and "computed for this page" not in printed
     assert cli.main(["sweep", "status", str(s)]) == 0
-    assert "2/2" in capsys.readouterr().out
+    assert "runs 2/2" in capsys.readouterr().out
 
 
 def test_the_command_refuses_a_bad_sweep_in_one_line(tmp_path, capsys):

@@ -114,13 +114,18 @@ def load(path: str | os.PathLike[str]) -> Sweep:
 
 @dataclass(frozen=True)
 class PointRuns:
-    """A point's experiment module, profile, config, store and runs."""
+    """A point's experiment module, profile, config, store, and the entries its page reads
+    as (kind, run) pairs (the experiment's ``stored_runs``)."""
 
     experiment: Any
     profile: str
     config: Any
     store: ResultsStore
-    runs: list
+    runs: list[tuple[str, Any]]
+
+    def key(self, kind: str, one: Any) -> tuple[str, str, str]:
+        """What identifies an entry across points: its store, kind and key."""
+        return str(self.store.root), kind, self.store.path(kind, one.settings()).name
 
 
 def point_runs(sweep: Sweep, point: Mapping[str, Any]) -> PointRuns:
@@ -130,17 +135,17 @@ def point_runs(sweep: Sweep, point: Mapping[str, Any]) -> PointRuns:
     experiment = EXPERIMENTS[source.name]
     settings = {k: v for k, v in values.items() if k not in RUNNER_PARAMETERS}
     profile, config = experiment.resolve_profile(values.get("profile", "auto"), **settings)
-    return PointRuns(experiment, profile, config, default_store(profile), list(config.runs()))
+    return PointRuns(experiment, profile, config, default_store(profile), experiment.stored_runs(config))
 
 
-def _compute(module: str, run: Any, store: ResultsStore) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _compute(module: str, kind: str, run: Any, store: ResultsStore) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """On a worker: one run's arrays and its entry's metadata (one torch thread per worker);
     ``store`` holds what a run caches (MNIST's trained models), on the worker's filesystem."""
     torch.set_num_threads(1)
     experiment = importlib.import_module(module)
     wall, cpu = time.perf_counter(), time.process_time()
-    arrays = experiment.compute_one(run, store)
-    return arrays, computed_meta(experiment.KIND, time.perf_counter() - wall, time.process_time() - cpu)
+    arrays = experiment.compute_entry(kind, run, store)
+    return arrays, computed_meta(kind, time.perf_counter() - wall, time.process_time() - cpu)
 
 
 @dataclass
@@ -178,35 +183,34 @@ def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | 
     require(isinstance(workers, int) and workers >= 1, "workers", workers, "an integer >= 1")
     points = sweep.points()
     needs = [point_runs(sweep, point) for point in points]
-    missing: dict[tuple[str, str], tuple[PointRuns, Any]] = {}
+    missing: dict[tuple[str, str, str], tuple[PointRuns, str, Any]] = {}
     report = SweepReport()
     for need in needs:
-        for one in need.runs:
-            key = (str(need.store.root), need.store.path(need.experiment.KIND, one.settings()).name)
-            if need.store.has(need.experiment.KIND, one.settings()):
+        for kind, one in need.runs:
+            if need.store.has(kind, one.settings()):
                 report.stored += 1
             else:
-                missing.setdefault(key, (need, one))
-    failed: set[tuple[str, str]] = set()
+                missing.setdefault(need.key(kind, one), (need, kind, one))
+    failed: set[tuple[str, str, str]] = set()
     if missing:
         pool, close = _executor(executor, workers)
         try:
-            futures: dict[Future, tuple[tuple[str, str], PointRuns, Any]] = {
-                pool.submit(_compute, need.experiment.__name__, one, need.store): (key, need, one)
-                for key, (need, one) in missing.items()}
+            futures: dict[Future, tuple[tuple[str, str, str], PointRuns, str, Any]] = {
+                pool.submit(_compute, need.experiment.__name__, kind, one, need.store): (key, need, kind, one)
+                for key, (need, kind, one) in missing.items()}
             for index, future in enumerate(as_completed(futures), 1):
-                key, need, one = futures[future]
+                key, need, kind, one = futures[future]
                 try:
                     arrays, meta = future.result()
                 except Exception as err:  # noqa: BLE001 - a failed run is reported, the others finish
                     failed.add(key)
-                    report.failures.append((describe(one), f"{type(err).__name__}: {err}"))
-                    print(f"[{need.experiment.KIND} {index}/{len(futures)}] {describe(one)}: FAILED "
+                    report.failures.append((f"{kind} {describe(one)}", f"{type(err).__name__}: {err}"))
+                    print(f"[sweep {index}/{len(futures)}] {kind} {describe(one)}: FAILED "
                           f"({type(err).__name__}: {err})", flush=True)
                     continue
-                need.store.save(need.experiment.KIND, one.settings(), arrays, meta)
+                need.store.save(kind, one.settings(), arrays, meta)
                 report.computed += 1
-                print(f"[{need.experiment.KIND} {index}/{len(futures)}] {describe(one)}: computed in "
+                print(f"[sweep {index}/{len(futures)}] {kind} {describe(one)}: computed in "
                       f"{meta['wall_s']:.0f} s", flush=True)
         finally:
             close()
@@ -214,8 +218,7 @@ def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | 
         out = out or EXECUTED / sweep.name
         os.environ[RUN_LOG_ENV] = "1"
         for index, (point, need) in enumerate(zip(points, needs)):
-            keys = {(str(need.store.root), need.store.path(need.experiment.KIND, r.settings()).name) for r in need.runs}
-            if keys & failed:
+            if {need.key(kind, one) for kind, one in need.runs} & failed:
                 report.skipped.append(index)
                 continue
             target = out / f"{index:03d}.ipynb"
@@ -233,7 +236,7 @@ def status(sweep: Sweep) -> list[dict[str, Any]]:
     rows = []
     for index, point in enumerate(sweep.points()):
         need = point_runs(sweep, point)
-        stored = sum(need.store.has(need.experiment.KIND, r.settings()) for r in need.runs)
+        stored = sum(need.store.has(kind, one.settings()) for kind, one in need.runs)
         rows.append({"point": index, **{k: point[k] for k in varying}, "runs stored": stored,
                      "runs": len(need.runs), "page": (EXECUTED / sweep.name / f"{index:03d}.ipynb").is_file()})
     return rows
@@ -245,11 +248,11 @@ def tidy_rows(sweep: Sweep) -> Iterator[dict[str, Any]]:
     for index, point in enumerate(sweep.points()):
         need = point_runs(sweep, point)
         radii = np.asarray(getattr(need.config, "eps_grid", ()), dtype=float)
-        for one in need.runs:
-            arrays = need.store.load(need.experiment.KIND, one.settings())
+        for kind, one in need.runs:
+            arrays = need.store.load(kind, one.settings())
             if arrays is None:
                 continue
-            base = {"point": index, **{k: _cell(v) for k, v in one.settings().items()}}
+            base = {"point": index, "kind": kind, **{k: _cell(v) for k, v in one.settings().items()}}
             base.update({name: float(a) for name, a in arrays.items() if a.ndim == 0})
             curves = {name: a for name, a in arrays.items() if a.ndim == 1 and len(a) == len(radii) > 0}
             if not curves:

@@ -29,7 +29,7 @@ from ..validation import require, require_counts, require_powers
 from .common import SweepCost, all_stored, build_config, derive_seed, resolve_profile as _resolve, sweep
 
 __all__ = ["KIND", "AlignmentConfig", "AlignmentRun", "PROFILES", "make_config", "alignment_objective",
-           "extremal_vectors", "compute_run", "compute_one", "AlignmentTrajectory", "AlignmentResults", "is_complete",
+           "extremal_vectors", "compute_run", "stored_runs", "compute_entry", "AlignmentTrajectory", "AlignmentResults", "is_complete",
            "resolve_profile", "run"]
 
 KIND = "alignment"
@@ -195,8 +195,13 @@ class AlignmentTrajectory:
         return np.degrees(np.arccos(cos))
 
 
-def compute_one(run: AlignmentRun, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
-    """One run, on one thread: what a sweep's worker computes (``store``: unused)."""
+def stored_runs(config: AlignmentConfig) -> list[tuple[str, AlignmentRun]]:
+    """Every store entry a page of ``config`` reads, as (kind, run): what a sweep computes."""
+    return [(KIND, AlignmentRun(config, float(p))) for p in config.powers]
+
+
+def compute_entry(kind: str, run: AlignmentRun, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
+    """One entry of :func:`stored_runs`, on one thread: what a sweep's worker computes."""
     with num_threads(1):
         return compute_run(run)
 

@@ -28,7 +28,7 @@ from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "MODEL_KIND", "TABLE1", "MnistConfig", "MnistRun", "PROFILES", "make_config", "resolve_profile",
-           "load_data", "train_run", "trained_model", "table1_points", "table1_accuracy", "compute_run", "compute_one",
+           "load_data", "train_run", "trained_model", "table1_points", "table1_accuracy", "compute_run", "stored_runs", "compute_entry",
            "MnistResults", "correlation_image", "is_complete", "compute_share", "run"]
 
 KIND = "mnist-run"
@@ -216,9 +216,14 @@ def compute_run(run: MnistRun, data: ImageSplit, device: torch.device, store: Re
     return arrays
 
 
-def compute_one(run: MnistRun, store: ResultsStore) -> dict[str, np.ndarray]:
-    """One run on this machine's device, quietly: what a sweep's worker computes; its
-    trained model is cached in ``store`` (on the worker's filesystem)."""
+def stored_runs(config: MnistConfig) -> list[tuple[str, MnistRun]]:
+    """Every store entry a page of ``config`` reads, as (kind, run): what a sweep computes."""
+    return [(KIND, one) for one in config.runs()]
+
+
+def compute_entry(kind: str, run: MnistRun, store: ResultsStore) -> dict[str, np.ndarray]:
+    """One entry of :func:`stored_runs` on this machine's device, quietly: what a sweep's
+    worker computes; the trained model is cached in ``store`` (on the worker's filesystem)."""
     return compute_run(run, load_data(run.config), compute_device("auto"), store, show_progress=False)
 
 

@@ -30,7 +30,7 @@ from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "TrainedRun",
-           "run_data", "train_run", "compute_run", "compute_one",
+           "run_data", "train_run", "compute_run", "stored_runs", "compute_entry",
            "VARIANTS_KIND", "VARIANT_RESTARTS", "VariantsRun", "variant_runs", "centres_of", "compute_variants",
            "VariantCurves", "variants", "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
 
@@ -258,12 +258,6 @@ def compute_run(run: SyntheticRun, device: torch.device, show_progress: bool = T
     return arrays
 
 
-def compute_one(run: SyntheticRun, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
-    """One run on this machine's device, quietly: what a sweep's worker computes (``store``:
-    unused, the runs need no cache)."""
-    return compute_run(run, compute_device("auto"), show_progress=False)
-
-
 # -- the attack variants on the attacked models -------------------------------
 VARIANTS_KIND = "synthetic-variants"
 
@@ -337,6 +331,19 @@ class VariantCurves:
     ideal: dict[str, np.ndarray]
     distance_as_written: np.ndarray
     cost: SweepCost
+
+
+def stored_runs(config: SyntheticConfig) -> list[tuple[str, SyntheticRun | VariantsRun]]:
+    """Every store entry a page of ``config`` reads, as (kind, run): what a sweep computes."""
+    return [(KIND, one) for one in config.runs()] + [(VARIANTS_KIND, one) for one in variant_runs(config)]
+
+
+def compute_entry(kind: str, one: SyntheticRun | VariantsRun, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
+    """One entry of :func:`stored_runs` on this machine's device, quietly: what a sweep's
+    worker computes (``store``: unused, these runs cache nothing)."""
+    device = compute_device("auto")
+    return compute_run(one, device, show_progress=False) if kind == KIND else \
+        compute_variants(one, device, show_progress=False)
 
 
 def variants(config: SyntheticConfig, store: ResultsStore, *, compute: bool = False, device: str = "auto",
