@@ -47,7 +47,7 @@ def test_an_unknown_notebook_lists_the_notebooks(tmp_path, capsys, no_kernel):
 
 def test_a_lone_value_stands_for_a_list_and_booleans_take_any_case():
     nb = run_notebook.read_notebook(run_notebook.ROOT / "notebooks/synthetic_gmm.py")
-    given = {"powers": 3, "force": run_notebook._parse_value("FALSE"), "alphas": [0.01, 0.02]}
+    given = {"powers": 3, "force": run_notebook.parse_value("FALSE"), "alphas": [0.01, 0.02]}
     checked = run_notebook.checked_parameters(run_notebook.ROOT / "notebooks/synthetic_gmm.py", nb, given)
     assert checked == {"powers": [3], "force": False, "alphas": [0.01, 0.02]}
 

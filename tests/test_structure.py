@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from prelu_robust import pages, paths
-from prelu_robust.run_notebook import _parse_value
+from prelu_robust.run_notebook import parse_value
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "prelu_robust"
 MODULES = sorted(SRC.rglob("*.py"))
@@ -107,4 +107,4 @@ def test_every_registered_page_has_its_source():
 @pytest.mark.parametrize("text, value", [("false", False), ("False", False), ("TRUE", True), ("none", None),
                                          ("[1, 3]", [1, 3]), ("0.5", 0.5), ("bfloat16", "bfloat16")])
 def test_command_line_values_are_parsed_as_a_user_means_them(text, value):
-    assert _parse_value(text) == value and type(_parse_value(text)) is type(value)
+    assert parse_value(text) == value and type(parse_value(text)) is type(value)

@@ -18,7 +18,7 @@ TINY = dict(profile="ci", dim=20, n_train=200, n_test=60, width=20, init_scale=1
 
 def write(tmp_path, **spec):
     path = tmp_path / "demo.yaml"
-    path.write_text(yaml.safe_dump({"notebook": "notebooks/synthetic_gmm.py", **spec}))
+    path.write_text(yaml.safe_dump({"notebook": "notebooks/synthetic_gmm.py", **spec}, sort_keys=False))
     return path
 
 
@@ -109,3 +109,14 @@ def test_the_command_refuses_a_bad_sweep_in_one_line(tmp_path, capsys):
     assert cli.main(["sweep", "run", str(write(tmp_path, parameters=TINY, axes={"epoch": [1]}))]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "'epoch'" in err and len(err.splitlines()) == 1
+
+
+def test_a_quick_grid_on_the_command_line_is_the_same_sweep(tmp_path):
+    file = sweep.load(write(tmp_path, parameters={"profile": "ci", "n_positive": 2},
+                            axes={"powers": [[1], [3]], "n_clusters": [4, 6]}))
+    quick = sweep.from_arguments("notebooks/synthetic_gmm.py", {"profile": "ci", "n_positive": "2"},
+                                 ["powers=[1],[3]", "n_clusters=4,6"])
+    assert quick.points() == file.points() and quick.name == "synthetic_gmm-powers-n_clusters"
+    assert sweep.from_arguments("notebooks/synthetic_gmm.py", {}, ["loss=exp,logistic"]).axes == {"loss": ["exp", "logistic"]}
+    with pytest.raises(ParameterError, match="NAME=VALUE1,VALUE2"):
+        sweep.from_arguments("notebooks/synthetic_gmm.py", {}, ["powers"])

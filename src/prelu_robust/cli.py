@@ -4,6 +4,7 @@
     prelu-robust store verify                     read every entry and check its key
     prelu-robust store export synthetic-run --out runs.csv
     prelu-robust sweep run sweeps/NAME.yaml [--executor local|inline|dask|tcp://HOST:8786] [--workers N]
+    prelu-robust sweep run notebooks/synthetic_gmm.py -p profile ci -a n_clusters=4,8 -a n_positive=2
     prelu-robust sweep status sweeps/NAME.yaml    points, their runs stored, their pages
     prelu-robust sweep aggregate sweeps/NAME.yaml [--out FILE.csv]
 """
@@ -19,7 +20,7 @@ from . import sweep
 from .paths import results_root
 from .progress import RUN_LOG_ENV
 from .store import entries, export_csv, results_version, verify
-from .validation import ParameterError
+from .validation import ParameterError, require
 
 __all__ = ["main"]
 
@@ -50,7 +51,12 @@ def _store(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    plan = sweep.load(args.file)
+    if args.file.suffix == ".py":  # a quick grid: the notebook with -p and -a
+        plan = sweep.from_arguments(str(args.file), dict(args.parameter), args.axis)
+    else:
+        require(not (args.parameter or args.axis), "-p/-a", "given with a sweep file",
+                "a notebook (notebooks/*.py) in place of the file, or the values in the file")
+        plan = sweep.load(args.file)
     if args.action == "run":
         report = sweep.run(plan, executor=args.executor, workers=args.workers, out=args.out)
         print(f"[sweep {plan.name}] {report.computed} runs computed, {report.stored} already stored, "
@@ -93,7 +99,11 @@ def main(argv: list[str] | None = None) -> int:
                             ("status", "each point's runs stored and whether its page was executed"),
                             ("aggregate", "the stored results of every point as one tidy CSV table")):
         action = sweep_actions.add_parser(name, help=help_text)
-        action.add_argument("file", type=Path, help="a sweep file (sweeps/*.yaml)")
+        action.add_argument("file", type=Path, help="a sweep file (sweeps/*.yaml), or a notebook with -p and -a")
+        action.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                            help="a parameter every point shares (with a notebook)")
+        action.add_argument("-a", "--axis", action="append", default=[], metavar="NAME=V1,V2",
+                            help="a parameter to sweep, crossed with the other axes (with a notebook)")
         action.add_argument("--verbose", action="store_true", help="show the traceback of an error")
         if name == "run":
             action.add_argument("--executor", default="local",

@@ -38,7 +38,7 @@ from .progress import RUN_LOG_ENV
 from .validation import ParameterError, reject_unknown
 
 __all__ = ["RERUN", "read_notebook", "parameter_lines", "notebook_parameters", "parameters_cell", "parameter_mismatch", "checked_parameters", "set_title", "execute", "executed_profile",
-           "execute_all", "main"]
+           "execute_all", "parse_value", "main"]
 
 ROOT = paths.CHECKOUT
 
@@ -211,7 +211,7 @@ def execute_all(out: Path, profile: str | None = None, only: list[str] | None = 
     return stats
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """A ``-p NAME VALUE`` value: a Python literal, true/false/none in any case, else the string."""
     words = {"true": True, "false": False, "none": None, "null": None}
     if text.strip().lower() in words:
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             execute_all(args.out, args.profile, args.only)
         else:
             print(f"[run_notebook] {args.notebook} -> {args.output}", flush=True)
-            seconds = execute(args.notebook, args.output, {k: _parse_value(v) for k, v in args.parameter}, quiet=True)
+            seconds = execute(args.notebook, args.output, {k: parse_value(v) for k, v in args.parameter}, quiet=True)
             print(f"[run_notebook] done in {seconds:.0f} s", flush=True)
     except (ParameterError, NotebookFailed) as err:
         if args.verbose:

@@ -2,6 +2,7 @@
 executor, then each point's page.
 
     prelu-robust sweep run sweeps/NAME.yaml [--executor local|inline|dask|tcp://HOST:8786] [--workers N]
+    prelu-robust sweep run notebooks/synthetic_gmm.py -p profile ci -a powers=[1],[3] -a n_clusters=4,8
     prelu-robust sweep status sweeps/NAME.yaml
     prelu-robust sweep aggregate sweeps/NAME.yaml [--out FILE.csv]
 
@@ -30,13 +31,14 @@ skipped, so a sweep that was stopped resumes.
 
 from __future__ import annotations
 
+import ast
 import csv
 import importlib
 import itertools
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +52,11 @@ from . import paths
 from .experiments import EXPERIMENTS
 from .experiments.common import RUNNER_PARAMETERS, describe
 from .progress import RUN_LOG_ENV
-from .run_notebook import checked_parameters, execute, read_notebook
+from .run_notebook import checked_parameters, execute, parse_value, read_notebook
 from .store import ResultsStore, computed_meta, default_store
 from .validation import ParameterError, reject_unknown, require
 
-__all__ = ["SWEEP_KEYS", "Sweep", "load", "PointRuns", "point_runs", "SweepReport", "run", "status", "tidy_rows",
+__all__ = ["SWEEP_KEYS", "Sweep", "load", "from_arguments", "checked", "PointRuns", "point_runs", "SweepReport", "run", "status", "tidy_rows",
            "aggregate", "EXECUTORS", "EXECUTED"]
 
 #: The keys of a sweep file.
@@ -92,6 +94,32 @@ def load(path: str | os.PathLike[str]) -> Sweep:
     spec = yaml.safe_load(path.read_text()) or {}
     require(isinstance(spec, dict), "sweep file", str(path), "a mapping with the keys " + ", ".join(SWEEP_KEYS))
     reject_unknown(f"sweep file {path.name}", spec, SWEEP_KEYS)
+    return checked(path.stem, spec)
+
+
+def from_arguments(notebook: str, parameters: Mapping[str, str], axes: Sequence[str]) -> Sweep:
+    """A quick grid from the command line: ``parameters`` as the driver's ``-p NAME VALUE``,
+    each axis ``NAME=V1,V2,...`` (values as Python literals: ``powers=[1],[3]``)."""
+    grid = {}
+    for axis in axes:
+        name, sep, values = axis.partition("=")
+        require(bool(sep) and bool(name) and bool(values), "axis", axis, "NAME=VALUE1,VALUE2,...")
+        grid[name] = _values(values)
+    spec = {"notebook": notebook, "parameters": {k: parse_value(v) for k, v in parameters.items()}, "axes": grid}
+    return checked(f"{Path(notebook).stem}-{'-'.join(grid) or 'point'}", spec)
+
+
+def _values(text: str) -> list[Any]:
+    """``V1,V2,...`` as a list: one Python literal tuple when it parses, else split on commas."""
+    try:
+        parsed = ast.literal_eval(f"({text},)")
+        return list(parsed)
+    except (ValueError, SyntaxError):
+        return [parse_value(item) for item in text.split(",")]
+
+
+def checked(name: str, spec: Mapping[str, Any]) -> Sweep:
+    """The sweep ``name`` of a spec (the keys of a sweep file), every point checked."""
     require("notebook" in spec, "notebook", None, "the path of a figure notebook, e.g. notebooks/synthetic_gmm.py")
     for key in ("parameters", "axes", "zip"):
         require(isinstance(spec.get(key, {}), dict), key, spec.get(key), "a mapping of parameter names")
@@ -102,7 +130,7 @@ def load(path: str | os.PathLike[str]) -> Sweep:
     require(len(lengths) <= 1, "zip", {k: len(v) for k, v in zipped.items()}, "lists of one common length")
     overlap = (set(axes) & set(zipped)) | ((set(axes) | set(zipped)) & set(spec.get("parameters") or {}))
     require(not overlap, "sweep parameter", sorted(overlap), "each parameter in one of parameters, axes, zip")
-    sweep = Sweep(path.stem, str(spec["notebook"]), dict(spec.get("parameters") or {}), axes, zipped)
+    sweep = Sweep(name, str(spec["notebook"]), dict(spec.get("parameters") or {}), axes, zipped)
     source = paths.CHECKOUT / sweep.notebook
     require(source.name in EXPERIMENTS and source.resolve().parent == paths.NOTEBOOKS.resolve(), "notebook", sweep.notebook,
             "a figure notebook: " + ", ".join(f"notebooks/{name}" for name in EXPERIMENTS))
