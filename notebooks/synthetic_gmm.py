@@ -104,13 +104,15 @@ display(Markdown(synthetic_summary(results)))
 # The attacked models of panel (e), each attacked as the authors wrote it, with exact
 # normalisation, and with the strong attack (straight lines toward the opposite-class
 # centres among its starts). Stored beside the figure's runs; at the `paper` profile
-# they come from `scripts/paper_variants.py`, at any other they are computed here.
+# they come from `prelu-robust compute synthetic --profile paper --commit`, at any other they
+# are computed here.
 
 # %% tags=["hide-input"]
 store = default_store(page_profile)
 curves = synthetic.variants(config, store, compute=page_profile != "paper", device=device)
 if curves is None:
-    display(Markdown("*Not in the store for these settings: `python scripts/paper_variants.py` computes them.*"))
+    display(Markdown("*Not in the store for these settings: `prelu-robust compute synthetic --profile paper` "
+                     "with this page's settings computes them.*"))
 else:
     fig = plots.variants_figure(curves, config)
     display(Markdown(variants_summary(curves, config)))

@@ -120,3 +120,14 @@ def test_a_quick_grid_on_the_command_line_is_the_same_sweep(tmp_path):
     assert sweep.from_arguments("notebooks/synthetic_gmm.py", {}, ["loss=exp,logistic"]).axes == {"loss": ["exp", "logistic"]}
     with pytest.raises(ParameterError, match="NAME=VALUE1,VALUE2"):
         sweep.from_arguments("notebooks/synthetic_gmm.py", {}, ["powers"])
+
+
+def test_compute_fills_a_store_with_one_page_s_runs_and_commit_names_the_committed_one(scratch_results, capsys):
+    tiny = [arg for name, value in TINY.items() if name != "profile"
+            for arg in ("-p", name, str(value))] + ["-p", "powers", "[1]"]
+    assert cli.main(["compute", "synthetic", "--profile", "ci", *tiny, "--executor", "inline"]) == 0
+    assert "2 runs computed, 0 already stored" in capsys.readouterr().out  # a run and its attack variants
+    assert cli.main(["compute", "synthetic", "--profile", "ci", *tiny, "--commit", "--executor", "inline"]) == 0
+    assert "2 runs computed" in capsys.readouterr().out and any((scratch_results / "paper").rglob("arrays.npz"))
+    assert cli.main(["compute", "synthetics"]) == 2
+    assert "experiment='synthetics'" in capsys.readouterr().err

@@ -84,7 +84,7 @@ def main() -> None:
                 stored = store.load(mnist.KIND, mnist.MnistRun(config, float(p), repeat).settings())
                 if stored is None:
                     raise SystemExit(f"{label}: p={p:g} repeat {repeat} is not in the store; run "
-                                     "scripts/paper_mnist.py first")
+                                     "prelu-robust compute mnist --profile paper --commit first")
                 c, t = attack_flop(config, stored, 10000)
                 train, curve, table, models = train + training_flop(config), curve + c, table + t, models + 1
         total = train + curve + table

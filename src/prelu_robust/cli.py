@@ -6,6 +6,7 @@
     prelu-robust sweep run sweeps/NAME.yaml [--executor local|inline|dask|tcp://HOST:8786] [--workers N]
     prelu-robust sweep run notebooks/synthetic_gmm.py -p profile ci -a n_clusters=4,8 -a n_positive=2
     prelu-robust sweep status sweeps/NAME.yaml    points, their runs stored, their pages
+    prelu-robust compute synthetic --profile paper --commit [-p n_clusters 20 -p n_positive 8] [--workers 2]
     prelu-robust sweep aggregate sweeps/NAME.yaml [--out FILE.csv]
 """
 
@@ -19,7 +20,8 @@ from pathlib import Path
 from . import sweep
 from .paths import results_root
 from .progress import RUN_LOG_ENV
-from .store import entries, export_csv, results_version, verify
+from .experiments import EXPERIMENTS
+from .store import committed_store, entries, export_csv, results_version, verify
 from .validation import ParameterError, require
 
 __all__ = ["main"]
@@ -80,6 +82,28 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The experiments ``compute`` knows, by name: the figure notebook behind each.
+NOTEBOOK_OF = {module.__name__.rsplit(".", 1)[1]: f"notebooks/{notebook}" for notebook, module in EXPERIMENTS.items()}
+
+
+def _compute(args: argparse.Namespace) -> int:
+    require(args.experiment in NOTEBOOK_OF, "experiment", args.experiment, ", ".join(NOTEBOOK_OF))
+    plan = sweep.from_arguments(NOTEBOOK_OF[args.experiment], {"profile": args.profile, **dict(args.parameter)}, [])
+    report = sweep.run(plan, executor=args.executor, workers=args.workers, execute_notebooks=False,
+                       store=committed_store() if args.commit else None)
+    print(f"[compute {args.experiment}] {report.computed} runs computed, {report.stored} already stored")
+    for what, why in report.failures:
+        print(f"failed: {what}: {why}", file=sys.stderr)
+    return 1 if report.failures else 0
+
+
+def _add_executor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", default="local",
+                        help="local (worker processes, default), inline (this process), dask (a local "
+                             "Dask cluster) or tcp://HOST:PORT (an existing Dask scheduler)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prelu-robust", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,19 +130,26 @@ def main(argv: list[str] | None = None) -> int:
                             help="a parameter to sweep, crossed with the other axes (with a notebook)")
         action.add_argument("--verbose", action="store_true", help="show the traceback of an error")
         if name == "run":
-            action.add_argument("--executor", default="local",
-                                help="local (worker processes, default), inline (this process), dask (a local "
-                                     "Dask cluster) or tcp://HOST:PORT (an existing Dask scheduler)")
-            action.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+            _add_executor(action)
         if name in ("run", "aggregate"):
             action.add_argument("--out", type=Path, default=None,
                                 help="pages folder (run) or CSV file (aggregate); default under executed/sweeps/")
+    compute = commands.add_parser("compute", help="compute (or find stored) every run of one page's settings")
+    compute.add_argument("experiment", help=", ".join(NOTEBOOK_OF))
+    compute.add_argument("--profile", default="paper", help="ci or paper (default)")
+    compute.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                         help="a setting of the experiment, as the notebook's parameter")
+    compute.add_argument("--commit", action="store_true",
+                         help="write into the committed store results/paper (default: results/custom/ for the "
+                              "paper profile)")
+    compute.add_argument("--verbose", action="store_true", help="show the traceback of an error")
+    _add_executor(compute)
     args = parser.parse_args(argv)
     if args.command == "store":
         return _store(args)
     os.environ[RUN_LOG_ENV] = "1"  # one line per run from the pages' kernels, no progress bars
     try:
-        return _sweep(args)
+        return _sweep(args) if args.command == "sweep" else _compute(args)
     except ParameterError as err:
         if args.verbose:
             raise

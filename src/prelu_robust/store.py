@@ -293,8 +293,8 @@ def _stale(claim: Path) -> bool:
 
 
 def committed_store() -> ResultsStore:
-    """The committed store of the paper profile, ``<results root>/paper/``: what the
-    scripts under ``scripts/`` fill, and what the book renders."""
+    """The committed store of the paper profile, ``<results root>/paper/``: what
+    ``prelu-robust compute ... --commit`` fills, and what the book renders."""
     return ResultsStore(results_root() / "paper")
 
 

@@ -156,14 +156,15 @@ class PointRuns:
         return str(self.store.root), kind, self.store.path(kind, one.settings()).name
 
 
-def point_runs(sweep: Sweep, point: Mapping[str, Any]) -> PointRuns:
-    """What executing the point's notebook needs from the store."""
+def point_runs(sweep: Sweep, point: Mapping[str, Any], store: ResultsStore | None = None) -> PointRuns:
+    """What executing the point's notebook needs from the store (``store``: instead of the
+    profile's default store)."""
     source = paths.CHECKOUT / sweep.notebook
     values = checked_parameters(source, read_notebook(source), dict(point))
     experiment = EXPERIMENTS[source.name]
     settings = {k: v for k, v in values.items() if k not in RUNNER_PARAMETERS}
     profile, config = experiment.resolve_profile(values.get("profile", "auto"), **settings)
-    return PointRuns(experiment, profile, config, default_store(profile), experiment.stored_runs(config))
+    return PointRuns(experiment, profile, config, store or default_store(profile), experiment.stored_runs(config))
 
 
 def _compute(module: str, kind: str, run: Any, store: ResultsStore) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -203,14 +204,16 @@ def _executor(spec: str, workers: int):
 
 
 def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | None = None,
-        execute_notebooks: bool = True) -> SweepReport:
+        execute_notebooks: bool = True, store: ResultsStore | None = None) -> SweepReport:
     """Compute the sweep's missing runs once each, then execute each point's notebook into
-    ``out`` (default ``executed/sweeps/<name>/``)."""
+    ``out`` (default ``executed/sweeps/<name>/``). ``store``: where the runs go instead of
+    each point's default store (the pages then cannot be executed: they read the default)."""
+    require(store is None or not execute_notebooks, "store", store, "None when the pages are executed")
     require(executor in EXECUTORS or executor.startswith("tcp://"), "executor", executor,
             ", ".join(f"'{e}'" for e in EXECUTORS) + " or a Dask scheduler address tcp://HOST:PORT")
     require(isinstance(workers, int) and workers >= 1, "workers", workers, "an integer >= 1")
     points = sweep.points()
-    needs = [point_runs(sweep, point) for point in points]
+    needs = [point_runs(sweep, point, store) for point in points]
     missing: dict[tuple[str, str, str], tuple[PointRuns, str, Any]] = {}
     report = SweepReport()
     for need in needs:

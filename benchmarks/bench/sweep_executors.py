@@ -1,0 +1,60 @@
+"""A sweep's runs on 1 and 2 workers of each executor (worker processes, a local Dask
+cluster): wall time, speed-up over one worker, and the executor's overhead per run.
+Writes benchmarks/reports/RESULTS_SWEEP_EXECUTORS.md.
+
+    python benchmarks/bench/sweep_executors.py
+
+The sweep: the synthetic notebook at the ci sizes, p in {1, 3}, two noise levels, two
+repeats (each point: four runs and the attack variants of its two attacked models),
+computed from scratch into a fresh results root for every configuration; the pages are
+not executed (they only load). Overhead per run: (wall x workers - the runs' own summed
+wall time) / runs, what the executor adds to each run (start-up, transfer, idle). Run it
+on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from prelu_robust import paths, sweep
+from prelu_robust.device import cpu_description
+from prelu_robust.store import ResultsStore, git_revision
+
+SWEEP = {"notebook": "notebooks/synthetic_gmm.py",
+         "parameters": {"profile": "ci", "alphas": [0.01, 0.1], "repeats": 2, "product_dtype": "float32"},
+         "axes": {"powers": [[1], [3]]}}
+CONFIGURATIONS = (("local", 1), ("local", 2), ("dask", 1), ("dask", 2))
+
+
+def main() -> None:
+    rows, single = [], {}
+    for executor, workers in CONFIGURATIONS:
+        with tempfile.TemporaryDirectory() as scratch:
+            os.environ[paths.RESULTS_ENV] = scratch
+            plan = sweep.checked("bench", SWEEP)
+            start = time.perf_counter()
+            report = sweep.run(plan, executor=executor, workers=workers, execute_notebooks=False)
+            wall = time.perf_counter() - start
+            own = sum(ResultsStore(Path(scratch) / "ci").meta(kind, one.settings())["wall_s"]
+                      for point in plan.points() for kind, one in sweep.point_runs(plan, point).runs)
+        single.setdefault(executor, wall)
+        overhead = (wall * workers - own) / report.computed
+        rows.append(f"| {executor} | {workers} | {report.computed} | {wall:.1f} | {own:.1f} | "
+                    f"{single[executor] / wall:.2f}x | {overhead:.2f} |")
+        print(rows[-1], flush=True)
+    header = "| executor | workers | runs | wall s | runs' own wall s (sum) | speed-up over 1 worker | overhead per run, s |"
+    text = "\n".join([
+        "# A sweep's runs on each executor\n",
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, git {git_revision()}. "
+        "`benchmarks/bench/sweep_executors.py`: the synthetic notebook at the ci sizes, p in {1, 3}, two noise "
+        "levels, two repeats, computed from scratch per configuration (pages not executed); one torch thread "
+        "per worker.\n", header, "|" + "---|" * (header.count("|") - 1), *rows, ""])
+    (paths.REPORTS / "RESULTS_SWEEP_EXECUTORS.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
