@@ -30,7 +30,7 @@ CONFIGURATIONS = (("local", 1), ("local", 2), ("dask", 1), ("dask", 2))
 
 
 def main() -> None:
-    rows, single = [], {}
+    rows, single, single_own = [], {}, {}
     for executor, workers in CONFIGURATIONS:
         with tempfile.TemporaryDirectory() as scratch:
             os.environ[paths.RESULTS_ENV] = scratch
@@ -41,17 +41,21 @@ def main() -> None:
             own = sum(ResultsStore(Path(scratch) / "ci").meta(kind, one.settings())["wall_s"]
                       for point in plan.points() for kind, one in sweep.point_runs(plan, point).runs)
         single.setdefault(executor, wall)
+        single_own.setdefault(executor, own)
         overhead = (wall * workers - own) / report.computed
         rows.append(f"| {executor} | {workers} | {report.computed} | {wall:.1f} | {own:.1f} | "
-                    f"{single[executor] / wall:.2f}x | {overhead:.2f} |")
+                    f"{single[executor] / wall:.2f}x | {single_own[executor] * workers / own:.2f}x | {overhead:.2f} |")
         print(rows[-1], flush=True)
-    header = "| executor | workers | runs | wall s | runs' own wall s (sum) | speed-up over 1 worker | overhead per run, s |"
+    header = ("| executor | workers | runs | wall s | runs' own wall s (sum) | speed-up over 1 worker | "
+              "the runs' own speed-up | overhead per run, s |")
     text = "\n".join([
         "# A sweep's runs on each executor\n",
         f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, git {git_revision()}. "
         "`benchmarks/bench/sweep_executors.py`: the synthetic notebook at the ci sizes, p in {1, 3}, two noise "
         "levels, two repeats, computed from scratch per configuration (pages not executed); one torch thread "
-        "per worker.\n", header, "|" + "---|" * (header.count("|") - 1), *rows, ""])
+        "per worker. *The runs' own speed-up*: workers x (the runs' summed wall time on one worker) / (their sum "
+        "now), the speed-up the machine allows when the runs slow each other down (shared memory bandwidth "
+        "and caches); an executor that adds nothing reaches it.\n", header, "|" + "---|" * (header.count("|") - 1), *rows, ""])
     (paths.REPORTS / "RESULTS_SWEEP_EXECUTORS.md").write_text(text)
     print(text)
 

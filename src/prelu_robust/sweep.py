@@ -177,6 +177,12 @@ def _compute(module: str, kind: str, run: Any, store: ResultsStore) -> tuple[dic
     return arrays, computed_meta(kind, time.perf_counter() - wall, time.process_time() - cpu)
 
 
+def _longest_first(need: PointRuns, kind: str, one: Any) -> tuple[bool, bool]:
+    """A sort key putting the runs that take longest first: entries of another kind than
+    the experiment's own runs (attack variants), then attacked runs."""
+    return kind == need.experiment.KIND, not getattr(getattr(one, "run", one), "attacked", False)
+
+
 @dataclass
 class SweepReport:
     """What :func:`run` did: runs computed and already stored, the failures (settings and
@@ -226,9 +232,11 @@ def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | 
     if missing:
         pool, close = _executor(executor, workers)
         try:
+            # the longest first (attack variants, then attacked runs): no long run left for the end alone
+            order = sorted(missing.items(), key=lambda item: _longest_first(*item[1]))
             futures: dict[Future, tuple[tuple[str, str, str], PointRuns, str, Any]] = {
                 pool.submit(_compute, need.experiment.__name__, kind, one, need.store): (key, need, kind, one)
-                for key, (need, kind, one) in missing.items()}
+                for key, (need, kind, one) in order}
             for index, future in enumerate(as_completed(futures), 1):
                 key, need, kind, one = futures[future]
                 try:
