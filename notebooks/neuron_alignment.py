@@ -52,7 +52,7 @@ from IPython.display import HTML, Markdown, display
 from prelu_robust import plots
 from prelu_robust.experiments import alignment
 from prelu_robust.experiments.common import notebook_overrides
-from prelu_robust.reporting import alignment_banner, alignment_summary, page_metadata, page_parameters
+from prelu_robust.reporting import alignment_banner, alignment_phases, alignment_summary, page_metadata, page_parameters
 
 page_profile, config = alignment.resolve_profile(profile, **notebook_overrides(globals(), alignment.AlignmentConfig))
 results = alignment.run(config, page_profile, force=force)
@@ -75,12 +75,13 @@ fig = plots.alignment_snapshots_figure(runs)
 # ## Two phases: direction first, then norm
 #
 # The dashed line marks the end of the alignment phase (the last snapshot where
-# every $\|w_j\|$ is below 1000 times the largest initial norm). By then the dominant
-# neurons (coloured) already point at their extremal vectors; only afterwards do
-# their norms grow, by orders of magnitude. The grey neurons never grow.
+# every $\|w_j\|$ is below 1000 times the largest initial norm); coloured: the dominant
+# neurons, grey: the others. The theory says the directions settle first and the norms
+# grow after; what this run did is stated under the figure.
 
 # %% tags=["hide-input"]
 fig = plots.alignment_phases_figure(runs)
+display(Markdown(alignment_phases(runs)))
 
 # %% [markdown]
 # ## The training as an animation

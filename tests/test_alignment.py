@@ -66,3 +66,14 @@ def test_alignment_is_deterministic(tmp_path):
 def test_the_figure_needs_three_dimensions():
     with pytest.raises(ParameterError, match="dim"):
         alignment.make_config(dim=4, n_clusters=3)
+
+
+def test_the_phases_text_is_computed_from_the_runs(runs):
+    from prelu_robust.reporting import alignment_phases
+
+    lines = alignment_phases([runs[1.0], runs[3.0]]).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["- p=1", "- p=3"]
+    for line, run in zip(lines, (runs[1.0], runs[3.0])):
+        assert f"(step {int(run.steps[run.alignment_index(1000.0)])})" in line and "median factor" in line
+        within = float(line.split("within ")[1].split(" degrees")[0])
+        assert within < 5  # the directions settle before the norms grow

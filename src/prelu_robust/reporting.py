@@ -27,7 +27,7 @@ from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCur
 from .models import aligns_with_class_averages
 from .neurons import covered_centres, dominant_mask
 
-__all__ = ["page_metadata", "page_parameters", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
+__all__ = ["page_metadata", "page_parameters", "alignment_phases", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
            "variants_summary",
            "alignment_summary",
            "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report"]
@@ -293,6 +293,25 @@ def alignment_summary(runs: list[AlignmentTrajectory]) -> str:
                      f"{angles.max():.2f}", int(run.steps[aligned]), f"{np.exp(run.log_loss[-1]):.2e}"])
     return markdown_table(["p", "dominant neurons", "predicted extremal vectors",
                            "max angle learned vs predicted (deg)", "end of alignment (step)", "final loss"], rows)
+
+
+def alignment_phases(runs: list[AlignmentTrajectory], growth: float = 1000.0) -> str:
+    """Per p, in words: how far the dominant neurons are from their predicted extremal
+    vectors when the alignment phase ends (no norm yet ``growth`` times the largest initial
+    one) and at the end, and how much their norms grow afterwards."""
+    lines = []
+    for run in runs:
+        end, idx = run.alignment_index(growth), run.dominant()
+        targets = run.targets()[idx]
+        def angle(t: int) -> float:
+            cos = np.clip((run.directions[t][idx] * targets).sum(1), -1, 1)
+            return float(np.degrees(np.arccos(cos)).max())
+        norms = np.linalg.norm(run.W[:, idx], axis=2)
+        lines.append(f"- p={run.p:g}: when the alignment phase ends (step {int(run.steps[end])}) the {len(idx)} dominant "
+                     f"neurons are within {angle(end):.1f} degrees of their predicted extremal vectors "
+                     f"({angle(-1):.1f} at the end of training); afterwards their norms grow by a median factor "
+                     f"of {float(np.median(norms[-1] / norms[end])):.2g}.")
+    return "\n".join(lines)
 
 
 def mnist_banner(r: MnistResults) -> str:
