@@ -208,18 +208,18 @@ class ResultsStore:
         ``computed_now`` and provenance). While another process holds the claim to
         compute the same entry (:meth:`claim`), this one waits for its result instead.
         """
+        def loaded(arrays: Arrays) -> tuple[Arrays, dict[str, Any]]:
+            return arrays, {"wall_s": 0.0, "cpu_s": 0.0, **self.meta(kind, config), "computed_now": False}
+
         if not force:
-            while True:
-                arrays = self.load(kind, config)
-                if arrays is not None:
-                    return arrays, {"wall_s": 0.0, "cpu_s": 0.0, **self.meta(kind, config), "computed_now": False}
-                if self.claim(kind, config):
-                    break
-                time.sleep(CLAIM_POLL_S)
+            while (arrays := self.load(kind, config)) is None and not self.claim(kind, config):
+                time.sleep(CLAIM_POLL_S)  # another process computes it
+            if arrays is not None:
+                return loaded(arrays)
         try:
             arrays = None if force else self.load(kind, config)  # finished while we took the claim
             if arrays is not None:
-                return arrays, {"wall_s": 0.0, "cpu_s": 0.0, **self.meta(kind, config), "computed_now": False}
+                return loaded(arrays)
             wall, cpu = time.perf_counter(), time.process_time()
             arrays = compute()
             meta = computed_meta(kind, time.perf_counter() - wall, time.process_time() - cpu)
