@@ -77,7 +77,7 @@ fig = plots.alignment_snapshots_figure(runs)
 # The dashed line marks the end of the alignment phase (the last snapshot where
 # every $\|w_j\|$ is below 1000 times the largest initial norm); coloured: the dominant
 # neurons, grey: the others. The theory says the directions settle first and the norms
-# grow after; what this run did is stated under the figure.
+# grow after; the lines below say what this run did.
 
 # %% tags=["hide-input"]
 fig = plots.alignment_phases_figure(runs)
