@@ -7,17 +7,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _static/mathjax/tex-chtml.js
+PLOTLY_JS := _static/plotly/plotly.min.js
 
 # Progress bars update at most every 30 s: readable CI logs, still alive.
 export TQDM_MININTERVAL ?= 30
 export PYTHONUNBUFFERED := 1
 
-.PHONY: book test notebooks html setup mathjax clean benchmark
+.PHONY: book test notebooks html setup mathjax plotly clean benchmark
 
-book: setup mathjax notebooks html
+book: setup mathjax plotly notebooks html
 	@echo "Book built: _build/html/index.html"
 
-test: setup mathjax
+test: setup mathjax plotly
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed
@@ -37,11 +38,18 @@ $(MATHJAX):
 	cd .mathjax-tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
 	mv .mathjax-tmp/package/es5 _static/mathjax && rm -rf .mathjax-tmp
 
+plotly: $(PLOTLY_JS)
+
+# plotly.js from the pinned plotly package, vendored so the sweep pages' figures render offline.
+$(PLOTLY_JS): $(VENV)/.installed
+	mkdir -p $(dir $@)
+	$(BIN)/python -c "import shutil, sys; from prelu_robust.interactive import plotly_js_source; shutil.copy(plotly_js_source(), sys.argv[1])" $@
+
 # Pages come from the registry notebooks/pages.yml (which also writes _toc.yml); each notebook picks its profile (paper if stored, else ci).
 notebooks: setup
 	$(BIN)/python -m prelu_robust.run_notebook all --out executed
 
-html: setup mathjax
+html: setup mathjax plotly
 	$(BIN)/python -m prelu_robust.pages
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 

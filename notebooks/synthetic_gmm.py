@@ -25,7 +25,7 @@
 # otherwise; the cell after the parameters says which profile produced this page.
 
 # %% tags=["parameters", "remove-cell"]
-profile = "auto"  # "ci" (minutes), "paper" (the paper's settings) or "auto" (paper if stored)
+profile = "auto"  # "ci" (minutes), "paper" (the paper's settings), "sweep" (the shipped sweeps') or "auto" (paper if stored)
 device = "auto"  # "auto", "cpu" or "cuda"
 force = False  # recompute even what is stored
 # Overrides of the profile's settings (experiments.synthetic.SyntheticConfig); None keeps the profile's value.

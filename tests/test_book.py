@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from prelu_robust import pages
+from prelu_robust.store import committed_store
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -28,7 +29,9 @@ def built_book(tmp_path_factory):
         shutil.copy(ROOT / name, book / name)
     shutil.copytree(ROOT / "book", book / "book")
     shutil.copytree(ROOT / "_static", book / "_static")
-    env = {**os.environ, "PRELU_ROBUST_RESULTS": str(book / "results")}  # from scratch
+    # from scratch, but for the shipped sweeps' committed results, which their pages read
+    shutil.copytree(committed_store("sweep").root, book / "results" / "sweep")
+    env = {**os.environ, "PRELU_ROBUST_RESULTS": str(book / "results")}
     run = driver("all", "--out", str(book / "executed"), "--profile", "ci", env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     (book / "driver.log").write_text(run.stderr)
@@ -82,16 +85,37 @@ def test_reproducibility_page_reports_execution_times(built_book):
 
 
 def test_math_is_rendered_offline_in_a_real_browser(built_book):
+    assert (ROOT / "_static" / "mathjax" / "tex-chtml.js").is_file(), \
+        "the vendored MathJax is missing: run `make mathjax` (make test does it first)"
+    dom = headless_dom(built_book / "book" / "theory.html", "--host-resolver-rules=MAP * ~NOTFOUND")
+    assert "mjx-container" in dom  # MathJax typeset the equations from the vendored copy
+
+
+def headless_dom(page: Path, *flags: str) -> str:
+    """The DOM of ``page`` after its scripts ran in headless chromium (skips without one)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("no chromium here; .ci/run installs it")
-    assert (ROOT / "_static" / "mathjax" / "tex-chtml.js").is_file(), \
-        "the vendored MathJax is missing: run `make mathjax` (make test does it first)"
-    page = built_book / "book" / "theory.html"
-    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                          "--disable-component-update", "--no-first-run", "--virtual-time-budget=15000",
-                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    assert "mjx-container" in dom  # MathJax typeset the equations from the vendored copy
+    return subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                           "--disable-component-update", "--no-first-run", "--virtual-time-budget=15000", *flags,
+                           "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+
+
+def test_the_sweep_pages_draw_their_interactive_figures_offline_and_offer_their_table(built_book):
+    assert (ROOT / "_static" / "plotly" / "plotly.min.js").is_file(), \
+        "the vendored plotly.js is missing: run `make plotly` (make test does it first)"
+    for name in ("sweep_p_knob", "sweep_n_clusters", "sweep_init_scale"):
+        page = built_book / "executed" / f"{name}.html"
+        html = page.read_text()
+        assert html.count("<img") >= 2 and "breaking radius" in html
+        # every script and stylesheet is the book's own: nothing is fetched from the network
+        assert "cdn.plot.ly" not in html and 'src="http' not in html and "plotly/plotly.min.js" in html
+        csv_link = next(line for line in html.splitlines() if ".csv" in line and "download" in line)
+        target = csv_link.split('href="', 1)[1].split('"', 1)[0]
+        assert (page.parent / target).is_file() and (page.parent / target).read_text().startswith("point,kind,")
+        # with every host unresolvable, plotly.js still draws both figures and their sliders
+        dom = headless_dom(page, "--host-resolver-rules=MAP * ~NOTFOUND")
+        assert dom.count('class="main-svg"') >= 2 and dom.count("slider-container") >= 2, name
 
 
 def test_an_unknown_notebook_parameter_is_refused_with_the_known_ones(tmp_path):

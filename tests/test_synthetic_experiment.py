@@ -139,7 +139,8 @@ def test_every_power_gets_its_cosine_map(tmp_path):
 def test_the_page_counts_the_centres_the_dominant_neurons_cover_and_names_those_missed(tmp_path):
     import dataclasses
 
-    from prelu_robust.reporting import COVERAGE_COSINE, centre_coverage
+    from prelu_robust.neurons import COVERAGE_COSINE
+    from prelu_robust.reporting import centre_coverage
 
     config = synthetic.make_config("ci", **{**TINY, "repeats": 1, "alphas": [0.05]})
     results = synthetic.run(config, "ci", store=ResultsStore(tmp_path), device="cpu", show_progress=False)

@@ -5,6 +5,7 @@
     prelu-robust store export synthetic-run --out runs.csv
     prelu-robust sweep run sweeps/NAME.yaml [--executor local|inline|dask|tcp://HOST:8786] [--workers N]
     prelu-robust sweep run notebooks/synthetic_gmm.py -p profile ci -a n_clusters=4,8 -a n_positive=2
+    prelu-robust sweep run sweeps/p_knob.yaml --commit --no-pages   refill the committed results of a shipped sweep
     prelu-robust sweep status sweeps/NAME.yaml    points, their runs stored, their pages
     prelu-robust compute synthetic --profile paper --commit [-p n_clusters 20 -p n_positive 8] [--workers 2]
     prelu-robust sweep aggregate sweeps/NAME.yaml [--out FILE.csv]
@@ -60,7 +61,8 @@ def _sweep(args: argparse.Namespace) -> int:
                 "a notebook (notebooks/*.py) in place of the file, or the values in the file")
         plan = sweep.load(args.file)
     if args.action == "run":
-        report = sweep.run(plan, executor=args.executor, workers=args.workers, out=args.out)
+        report = sweep.run(plan, executor=args.executor, workers=args.workers, out=args.out,
+                           execute_notebooks=not args.no_pages, commit=args.commit)
         print(f"[sweep {plan.name}] {report.computed} runs computed, {report.stored} already stored, "
               f"{len(report.notebooks)} pages executed")
         for what, why in report.failures:
@@ -77,7 +79,7 @@ def _sweep(args: argparse.Namespace) -> int:
         done = sum(row["runs stored"] == row["runs"] for row in rows)
         print(f"{done}/{len(rows)} points have all their runs stored")
         return 0
-    out = args.out or sweep.EXECUTED / plan.name / f"{plan.name}.csv"
+    out = args.out or sweep.table_path(plan)
     print(f"{sweep.aggregate(plan, out)} rows written to {out}")
     return 0
 
@@ -131,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         action.add_argument("--verbose", action="store_true", help="show the traceback of an error")
         if name == "run":
             _add_executor(action)
+            action.add_argument("--no-pages", action="store_true", help="compute the runs only, execute no page")
+            action.add_argument("--commit", action="store_true",
+                                help="write the runs into the committed store of their profile (results/sweep/ for "
+                                     "the shipped sweeps)")
         if name in ("run", "aggregate"):
             action.add_argument("--out", type=Path, default=None,
                                 help="pages folder (run) or CSV file (aggregate); default under executed/sweeps/")

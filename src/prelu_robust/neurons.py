@@ -13,8 +13,10 @@ import numpy as np
 import torch
 
 from .models import PReLUNet
+from .validation import require
 
-__all__ = ["contributions", "dominant", "dominant_mask", "covered_centres", "largest", "merge_by_direction"]
+__all__ = ["contributions", "dominant", "dominant_mask", "COVERAGE_COSINE", "covered_centres", "alignment_scores", "largest",
+           "merge_by_direction"]
 
 Tensor = torch.Tensor
 
@@ -36,11 +38,29 @@ def dominant(contribution: Tensor, tol: float) -> Tensor:
     return torch.nonzero(dominant_mask(contribution, tol)).squeeze(1)
 
 
-def covered_centres(cosines: Tensor | np.ndarray, threshold: float) -> np.ndarray:
+#: A centre counts as covered when a dominant neuron's cosine with it exceeds this.
+COVERAGE_COSINE = 0.95
+
+
+def covered_centres(cosines: Tensor | np.ndarray, threshold: float = COVERAGE_COSINE) -> np.ndarray:
     """Which centres mu_1..mu_K (K,) bool some neuron points at, cosine above ``threshold``.
     ``cosines`` (m, K + 2): each neuron's cosines with mu_+, mu_-, mu_1..mu_K, the layout the
     synthetic runs store."""
     return np.asarray(cosines)[:, 2:].max(0) > threshold
+
+
+def alignment_scores(cosines: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """How the neurons of ``cosines`` (m, K + 2; the layout of :func:`covered_centres`) are
+    aligned, as (with the subclass centres, with the class averages): the ``weights``
+    (m,)-weighted mean over the neurons of each one's largest cosine with a centre mu_k,
+    and with mu_+ or mu_-. A centre of the + class has cosine 1/sqrt(K1) with mu_+, one of
+    the - class 1/sqrt(K - K1) with mu_-: class-average neurons (p = 1's limit) score
+    (between those, 1), subclass-centre neurons (p > 2) (1, between those)."""
+    cosines, weights = np.asarray(cosines, float), np.asarray(weights, float)
+    require(cosines.ndim == 2 and cosines.shape[1] > 2 and weights.shape == cosines.shape[:1] and weights.sum() > 0,
+            "cosines and weights", (cosines.shape, weights.shape), "shapes (m, K + 2) and (m,) with a positive weight")
+    share = weights / weights.sum()
+    return float(share @ cosines[:, 2:].max(1)), float(share @ cosines[:, :2].max(1))
 
 
 def largest(W: Tensor, v: Tensor, k: int) -> Tensor:

@@ -1,4 +1,5 @@
-"""The paper's panels, drawn from stored results only (nothing here computes)."""
+"""The paper's panels and the sweep pages' figures, drawn from stored results only (nothing
+here computes)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from matplotlib.figure import Figure
 from . import paper
 from .experiments.alignment import AlignmentTrajectory
 from .experiments.mnist import MnistResults
-from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
+from .experiments.synthetic import VARIANTS_KIND, SyntheticConfig, SyntheticResults, VariantCurves
 from .models import aligns_with_class_averages
+from .sweep_results import SweepResults, alignment, breaking_radii
 
 __all__ = ["color_of", "band", "distance_panel", "contribution_panel", "cosine_panel", "robust_panel",
            "synthetic_figure", "variants_figure", "alignment_snapshots_figure", "alignment_phases_figure", "alignment_animation",
-           "mnist_figure"]
+           "mnist_figure", "sweep_robust_figure", "sweep_summary_figure"]
 
 COLORS = {1.0: "tab:blue", 2.0: "tab:green", 3.0: "tab:red", 4.0: "tab:purple"}
 
@@ -247,4 +249,92 @@ def mnist_figure(r: MnistResults) -> Figure:
                 title="(d) robust accuracy", ylim=(-0.02, 1.02))
     for ax in axes[1:]:
         ax.legend(fontsize=8)
+    return fig
+
+
+# -- sweep pages ------------------------------------------------------------------
+def _sweep_groups(r: SweepResults) -> list[float | None]:
+    """The robust-accuracy panels of a sweep page: one per exponent, or one for all the
+    points when the exponent is what is swept (None)."""
+    return [None] if r.axis == "powers" else r.powers
+
+
+def _value_axis(ax: Axes, r: SweepResults) -> None:
+    ax.set_xlabel(r.axis_name)
+    if r.axis == "init_scale":
+        ax.set_xscale("log")
+
+
+def sweep_robust_figure(r: SweepResults) -> Figure:
+    """Robust accuracy against the l2 radius at each point of a sweep, coloured by the
+    swept value: the strongest attack (mean, min-max band over repeats) and the attack as
+    written (dashed mean); one panel per exponent unless the exponent is swept."""
+    groups, t = _sweep_groups(r), r.table
+    variants = t[t["kind"] == VARIANTS_KIND]
+    cmap, lo, hi = plt.get_cmap("viridis"), min(r.values), max(r.values)
+    scaled = (lambda v: (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo) or 1)) \
+        if r.axis == "init_scale" else (lambda v: (v - lo) / ((hi - lo) or 1))
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 3.8), squeeze=False, layout="constrained")
+    for ax, p in zip(axes[0], groups):
+        for point, value in enumerate(r.values):
+            runs = variants[(variants["point"] == point) & ((variants["p"] == p) if p is not None else True)]
+            if not len(runs):
+                continue
+            curves = runs.pivot_table(index="repeat", columns="eps", values="robust_strong")
+            colour = cmap(scaled(value))
+            band(ax, curves.columns.to_numpy(), curves.to_numpy(), r.value_label(value), colour)
+            written = runs.pivot_table(index="repeat", columns="eps", values="robust_as_written")
+            ax.plot(written.columns, written.mean(axis=0), color=colour, ls="--", lw=0.8)
+        k = r.clusters[:, 0]
+        if len(set(k)) == 1:
+            ax.axvline(1 / math.sqrt(k[0]), color="k", ls=":", lw=0.8)
+            ax.text(1 / math.sqrt(k[0]), 0.02, r" $1/\sqrt{K}$", fontsize=8)
+        ax.axvline(math.sqrt(2) / 2, color="k", ls=":", lw=0.8)
+        ax.text(math.sqrt(2) / 2, 0.02, r" $\sqrt{2}/2$", fontsize=8)
+        ax.set(xlabel=r"$\ell_2$ radius $\varepsilon$", ylabel="robust accuracy", ylim=(-0.02, 1.02),
+               title=("" if p is None else f"p = {p:g}: ") + "strong (solid), as written (dashed)")
+        ax.legend(fontsize=6, loc="upper right", ncol=2 if len(r.values) > 5 else 1)
+    return fig
+
+
+def sweep_summary_figure(r: SweepResults) -> Figure:
+    """Against the swept value: (a) the breaking radius (robust accuracy below
+    :data:`~prelu_robust.sweep_results.BREAKING_LEVEL`) of each attack, mean and min-max
+    over repeats, with the theory's radii; (b) the dominant neurons' alignment with the
+    subclass centres (solid) and with the class averages (dashed)."""
+    radii, aligned = breaking_radii(r), alignment(r)
+    eps_max = float(r.table["eps"].max())
+    fig, (ax_r, ax_a) = plt.subplots(1, 2, figsize=(10.5, 3.8), layout="constrained")
+    series = [None] if r.axis == "powers" else r.powers
+    for p in series:
+        colour = "tab:gray" if p is None else color_of(p)
+        for attack, style in (("strong", dict(ls="-", marker="o")), ("as written", dict(ls="--", marker="x"))):
+            rows = radii[(radii["attack"] == attack) & ((radii["p"] == p) if p is not None else True)]
+            stats = rows.assign(radius=rows["radius"].clip(upper=eps_max)).groupby("value")["radius"]
+            mean, low, high = stats.mean(), stats.min(), stats.max()
+            ax_r.errorbar(mean.index, mean, yerr=[mean - low, high - mean], color=colour, ms=4, capsize=2,
+                          label=("" if p is None else f"p = {p:g}, ") + attack, **style)
+        rows = aligned if p is None else aligned[aligned["p"] == p]
+        for column, ls, what in (("alignment_centres", "-", "centres"), ("alignment_averages", "--", "class averages")):
+            stats = rows.groupby("value")[column]
+            ax_a.plot(stats.mean().index, stats.mean(), color=colour, ls=ls, marker="o", ms=3,
+                      label=("" if p is None else f"p = {p:g}, ") + f"with the {what}")
+            ax_a.fill_between(stats.mean().index, stats.min(), stats.max(), color=colour, alpha=0.2, linewidth=0)
+    k = r.clusters[:, 0]
+    if r.axis == "n_clusters":
+        grid_k = np.linspace(k.min(), k.max(), 100)
+        ax_r.plot(grid_k, 1 / np.sqrt(grid_k), "k:", lw=1, label=r"$1/\sqrt{K}$")
+    else:
+        ax_r.axhline(1 / math.sqrt(k[0]), color="k", ls=":", lw=1, label=rf"$1/\sqrt{{K}}$, K = {k[0]}")
+    ax_r.axhline(math.sqrt(2) / 2, color="k", ls="-.", lw=1, label=r"$\sqrt{2}/2$")
+    if r.axis == "powers":
+        ax_r.axvline(2, color="0.6", lw=0.8)
+        ax_a.axvline(2, color="0.6", lw=0.8)
+    for ax in (ax_r, ax_a):
+        _value_axis(ax, r)
+        ax.legend(fontsize=6)
+    ax_r.set(ylabel=r"breaking radius $\varepsilon$", ylim=(0, eps_max * 1.02),
+             title="(a) where robust accuracy falls below 1/2")
+    ax_a.set(ylabel="mean largest cosine (dominant neurons)", ylim=(0, 1.02),
+             title="(b) alignment of the dominant neurons")
     return fig

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import paper, paths
+from . import paper, paths, sweep_results
 from .pages import PAGE_METADATA
 from .run_notebook import RERUN, parameters_cell
 from .device import cpu_description
@@ -25,12 +25,12 @@ from .experiments.common import SweepCost
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 from .models import aligns_with_class_averages
-from .neurons import covered_centres, dominant_mask
+from .neurons import COVERAGE_COSINE, covered_centres, dominant_mask
 
 __all__ = ["page_metadata", "page_parameters", "alignment_phases", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
            "variants_summary",
            "alignment_summary",
-           "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report"]
+           "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report", "sweep_banner", "sweep_table"]
 
 
 
@@ -182,10 +182,6 @@ def training_check(r: SyntheticResults) -> str:
     return "\n".join(["**Warning: some nets did not fit their training data within the epoch budget.**", "", *lines,
                       "", "Their panels describe nets that stayed near their initialisation (or are still fitting), "
                       "not the trained nets the theory is about. Raise `epochs` or `lr` for these settings."])
-
-
-#: A centre counts as covered when a dominant neuron's cosine with it exceeds this.
-COVERAGE_COSINE = 0.95
 
 
 def centre_coverage(r: SyntheticResults, pi: int) -> str:
@@ -402,3 +398,52 @@ def write_rerun_report(file: str, title: str, method: str, header: str, rows: li
     text = "\n".join(out)
     (paths.REPORTS / file).write_text(text)
     return text
+
+
+# -- sweep pages ----------------------------------------------------------------
+def sweep_banner(r: sweep_results.SweepResults, command: str) -> str:
+    """What a sweep page shows: its points and runs (stored or missing, with the command
+    that computes them), the settings they share, and a warning naming unfit runs."""
+    first = r.table.iloc[0] if len(r.table) else None
+    shared = ("" if first is None else
+              f" Each run: D = {first['dim']}, {first['n_train']} training points, width {first['width']}, "
+              f"{first['attack_points']} attacked test points, {first['attack_steps']} PGD steps of "
+              f"{first['attack_step_size']:g} at {r.table['eps'].nunique()} radii from 0 to {r.table['eps'].max():g}.")
+    lines = [f"**{len(r.values)} points** ({r.axis_name} = {', '.join(f'{v:g}' for v in r.values)}), "
+             f"{r.entries - len(r.missing)} of {r.entries} store entries present, "
+             f"{_cpu_hours(r.cpu_s)} of computation as the entries recorded it.{shared}"]
+    if r.missing:
+        lines += ["", f"**{len(r.missing)} entries are missing**: run `{command}` (it computes only what is missing). "
+                  "First missing: " + "; ".join(r.missing[:3]) + "."]
+    unfit = sweep_results.alignment(r)
+    unfit = unfit[unfit["final_train_error"] > 0]
+    if len(unfit):
+        power = (lambda row: "") if r.axis == "powers" else (lambda row: f"p = {row.p:g}, ")
+        cases = ", ".join(f"{r.axis_name} = {row.value:g} ({power(row)}repeat {row.repeat}: training error "
+                          f"{row.final_train_error:.3f})" for row in unfit.itertuples())
+        runs = "1 run did" if len(unfit) == 1 else f"{len(unfit)} runs did"
+        lines += ["", f"**Warning: {runs} not fit the training data**: {cases}. Their curves "
+                  "describe nets that are still fitting, not the trained nets the theory is about."]
+    return "\n".join(lines)
+
+
+def sweep_table(r: sweep_results.SweepResults) -> str:
+    """Per point and exponent: the breaking radius of each attack, mean [min, max] over
+    repeats, the theory's radii, and the dominant neurons' alignment (means)."""
+    radii, aligned = sweep_results.breaking_radii(r), sweep_results.alignment(r)
+    attacks = [label for _, label in sweep_results.ATTACKS]
+    rows = []
+    for point, value in enumerate(r.values):
+        for p in sorted(radii.loc[radii["point"] == point, "p"].unique()):
+            one = radii[(radii["point"] == point) & (radii["p"] == p)]
+            cells = []
+            for attack in attacks:
+                x = one.loc[one["attack"] == attack, "radius"]
+                cells.append(f"{x.mean():.3f} [{x.min():.3f}, {x.max():.3f}]" if len(x) else "")
+            a = aligned[(aligned["point"] == point) & (aligned["p"] == p)]
+            k = int(r.clusters[point, 0])
+            rows.append([*([] if r.axis == "powers" else [f"{value:g}"]), f"{p:g}", *cells, f"{1 / math.sqrt(k):.3f}",
+                         f"{a['alignment_centres'].mean():.2f}" if len(a) else "",
+                         f"{a['alignment_averages'].mean():.2f}" if len(a) else ""])
+    return markdown_table([*([] if r.axis == "powers" else [r.axis_name]), "p", *(f"breaking radius, {a}" for a in attacks), "1/sqrt(K)",
+                           "alignment, centres", "alignment, averages"], rows)

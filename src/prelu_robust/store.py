@@ -39,8 +39,9 @@ import torch
 
 from . import __version__
 from .paths import custom_results_root, results_root, results_root_is_chosen
+from .validation import require_choice
 
-__all__ = ["Arrays", "RESULTS_VERSIONS", "Entry", "entries", "verify", "export_csv", "results_version", "computed_meta", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "committed_store", "default_store",
+__all__ = ["Arrays", "RESULTS_VERSIONS", "Entry", "entries", "verify", "export_csv", "results_version", "computed_meta", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "COMMITTED_PROFILES", "committed_store", "default_store",
            "compare_arrays"]
 
 Arrays = dict[str, np.ndarray]
@@ -292,23 +293,31 @@ def _stale(claim: Path) -> bool:
     return False
 
 
-def committed_store() -> ResultsStore:
-    """The committed store of the paper profile, ``<results root>/paper/``: what
-    ``prelu-robust compute ... --commit`` fills, and what the book renders."""
-    return ResultsStore(results_root() / "paper")
+#: The profiles whose results are committed (``results/<profile>/``): the paper's
+#: figures, and the shipped sweeps of ``sweeps/`` (at the synthetic ``sweep`` profile).
+COMMITTED_PROFILES = ("paper", "sweep")
+
+
+def committed_store(profile: str = "paper") -> ResultsStore:
+    """The committed store of ``profile`` (one of :data:`COMMITTED_PROFILES`),
+    ``<results root>/<profile>/``: what ``prelu-robust compute ... --commit`` and
+    ``prelu-robust sweep run ... --commit`` fill, and what the book renders."""
+    require_choice("committed profile", profile, COMMITTED_PROFILES)
+    return ResultsStore(results_root() / profile)
 
 
 def default_store(profile: str) -> ResultsStore:
     """The store a page of ``profile`` reads and writes.
 
-    ``paper``: the committed entries are read, but whatever is computed (other settings,
-    ``force``) goes to the git-ignored scratch store ``<results root>/custom/paper/``, read
-    first: a re-run never changes the committed store. With ``$PRELU_ROBUST_RESULTS`` set
-    (the driver's ``--store``) that folder is the results root, read and written as it is.
-    Every other profile: ``<results root>/<profile>/``, a local cache.
+    A committed profile (``paper``, ``sweep``): the committed entries are read, but
+    whatever is computed (other settings, ``force``) goes to the git-ignored scratch store
+    ``<results root>/custom/<profile>/``, read first: a re-run never changes the committed
+    store. With ``$PRELU_ROBUST_RESULTS`` set (the driver's ``--store``) that folder is the
+    results root, read and written as it is. Every other profile: ``<results
+    root>/<profile>/``, a local cache.
     """
-    if profile == "paper" and not results_root_is_chosen():
-        return ResultsStore(custom_results_root() / profile, read_also=(committed_store().root,))
+    if profile in COMMITTED_PROFILES and not results_root_is_chosen():
+        return ResultsStore(custom_results_root() / profile, read_also=(committed_store(profile).root,))
     return ResultsStore(results_root() / profile)
 
 

@@ -50,19 +50,22 @@ import yaml
 
 from . import paths
 from .experiments import EXPERIMENTS
-from .experiments.common import RUNNER_PARAMETERS, describe
+from .experiments.common import RUNNER_PARAMETERS, coordinates, describe
 from .progress import RUN_LOG_ENV
 from .run_notebook import checked_parameters, execute, parse_value, read_notebook
-from .store import ResultsStore, computed_meta, default_store
+from .store import COMMITTED_PROFILES, ResultsStore, committed_store, computed_meta, default_store
 from .validation import ParameterError, reject_unknown, require
 
 __all__ = ["SWEEP_KEYS", "Sweep", "load", "from_arguments", "checked", "PointRuns", "point_runs", "SweepReport", "run", "status", "tidy_rows",
-           "aggregate", "EXECUTORS", "EXECUTED"]
+           "table_path", "aggregate", "EXECUTORS", "CURVE_PREFIXES", "EXECUTED"]
 
-#: The keys of a sweep file.
-SWEEP_KEYS = ("notebook", "parameters", "axes", "zip")
+#: The keys of a sweep file (``question``: what the sweep asks, in a sentence, for its page).
+SWEEP_KEYS = ("notebook", "question", "parameters", "axes", "zip")
 #: The executors by name (besides a Dask scheduler's address, ``tcp://HOST:PORT``).
 EXECUTORS = ("local", "inline", "dask")
+#: The arrays of an entry indexed by the radii of the config's ``eps_grid`` (robust accuracy
+#: curves) are named with one of these prefixes.
+CURVE_PREFIXES = ("robust_", "ideal_")
 #: Where the executed notebooks of a sweep go: ``<EXECUTED>/<sweep name>/<point>.ipynb``.
 EXECUTED = paths.EXECUTED / "sweeps"
 
@@ -70,13 +73,15 @@ EXECUTED = paths.EXECUTED / "sweeps"
 @dataclass(frozen=True)
 class Sweep:
     """A sweep file: its ``name`` (the file's stem), ``notebook``, the ``parameters`` all
-    points share, and the ``axes`` (crossed) and ``zipped`` (varied together) values."""
+    points share, the ``axes`` (crossed) and ``zipped`` (varied together) values, and the
+    ``question`` it asks."""
 
     name: str
     notebook: str
     parameters: dict[str, Any] = field(default_factory=dict)
     axes: dict[str, list] = field(default_factory=dict)
     zipped: dict[str, list] = field(default_factory=dict)
+    question: str = ""
 
     def points(self) -> list[dict[str, Any]]:
         """Every point's parameters: the shared ones, then one value of each axis (the last
@@ -130,7 +135,9 @@ def checked(name: str, spec: Mapping[str, Any]) -> Sweep:
     require(len(lengths) <= 1, "zip", {k: len(v) for k, v in zipped.items()}, "lists of one common length")
     overlap = (set(axes) & set(zipped)) | ((set(axes) | set(zipped)) & set(spec.get("parameters") or {}))
     require(not overlap, "sweep parameter", sorted(overlap), "each parameter in one of parameters, axes, zip")
-    sweep = Sweep(name, str(spec["notebook"]), dict(spec.get("parameters") or {}), axes, zipped)
+    require(isinstance(spec.get("question", ""), str), "question", spec.get("question"), "a sentence")
+    sweep = Sweep(name, str(spec["notebook"]), dict(spec.get("parameters") or {}), axes, zipped,
+                  str(spec.get("question", "")).strip())
     source = paths.CHECKOUT / sweep.notebook
     require(source.name in EXPERIMENTS and source.resolve().parent == paths.NOTEBOOKS.resolve(), "notebook", sweep.notebook,
             "a figure notebook: " + ", ".join(f"notebooks/{name}" for name in EXPERIMENTS))
@@ -210,16 +217,21 @@ def _executor(spec: str, workers: int):
 
 
 def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | None = None,
-        execute_notebooks: bool = True, store: ResultsStore | None = None) -> SweepReport:
+        execute_notebooks: bool = True, store: ResultsStore | None = None, commit: bool = False) -> SweepReport:
     """Compute the sweep's missing runs once each, then execute each point's notebook into
     ``out`` (default ``executed/sweeps/<name>/``). ``store``: where the runs go instead of
-    each point's default store (the pages then cannot be executed: they read the default)."""
+    each point's default store (the pages then cannot be executed: they read the default).
+    ``commit``: computed runs go to their profile's committed store (which the default
+    store of a committed profile also reads)."""
     require(store is None or not execute_notebooks, "store", store, "None when the pages are executed")
     require(executor in EXECUTORS or executor.startswith("tcp://"), "executor", executor,
             ", ".join(f"'{e}'" for e in EXECUTORS) + " or a Dask scheduler address tcp://HOST:PORT")
     require(isinstance(workers, int) and workers >= 1, "workers", workers, "an integer >= 1")
     points = sweep.points()
     needs = [point_runs(sweep, point, store) for point in points]
+    for need in needs if commit else ():
+        require(need.profile in COMMITTED_PROFILES, "profile", need.profile,
+                f"a committed profile ({', '.join(COMMITTED_PROFILES)}) with --commit")
     missing: dict[tuple[str, str, str], tuple[PointRuns, str, Any]] = {}
     report = SweepReport()
     for need in needs:
@@ -247,7 +259,7 @@ def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | 
                     print(f"[sweep {index}/{len(futures)}] {kind} {describe(one)}: FAILED "
                           f"({type(err).__name__}: {err})", flush=True)
                     continue
-                need.store.save(kind, one.settings(), arrays, meta)
+                (committed_store(need.profile) if commit else need.store).save(kind, one.settings(), arrays, meta)
                 report.computed += 1
                 print(f"[sweep {index}/{len(futures)}] {kind} {describe(one)}: computed in "
                       f"{meta['wall_s']:.0f} s", flush=True)
@@ -291,9 +303,12 @@ def tidy_rows(sweep: Sweep) -> Iterator[dict[str, Any]]:
             arrays = need.store.load(kind, one.settings())
             if arrays is None:
                 continue
-            base = {"point": index, "kind": kind, **{k: _cell(v) for k, v in one.settings().items()}}
+            base = {"point": index, "kind": kind, **{k: _cell(v) for k, v in one.settings().items()},
+                    **coordinates(one)}
             base.update({name: float(a) for name, a in arrays.items() if a.ndim == 0})
-            curves = {name: a for name, a in arrays.items() if a.ndim == 1 and len(a) == len(radii) > 0}
+            base.update(getattr(need.experiment, "summary_columns", lambda *_: {})(kind, arrays, need.config))
+            curves = {name: a for name, a in arrays.items()
+                      if name.startswith(CURVE_PREFIXES) and a.ndim == 1 and len(a) == len(radii) > 0}
             if not curves:
                 yield base
             for i, eps in enumerate(radii if curves else ()):
@@ -302,6 +317,12 @@ def tidy_rows(sweep: Sweep) -> Iterator[dict[str, Any]]:
 
 def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
+
+
+def table_path(sweep: Sweep, executed: Path = EXECUTED.parent) -> Path:
+    """Where ``sweep aggregate`` writes the sweep's table by default, and where its page
+    offers it: ``<executed>/sweeps/<name>/<name>.csv``, beside the executed pages."""
+    return executed / EXECUTED.name / sweep.name / f"{sweep.name}.csv"
 
 
 def aggregate(sweep: Sweep, out: Path) -> int:

@@ -19,7 +19,7 @@ from ..store import ResultsStore
 from ..validation import check_fields, check_type, reject_unknown, require, require_choice
 
 __all__ = ["PROFILES", "RUNNER_PARAMETERS", "check_parameters", "grid", "build_config", "resolve_profile", "stored_paper_config", "notebook_overrides",
-           "derive_seed", "PowerRun", "Run", "SweepCost", "describe", "sweep", "all_stored", "shard_of"]
+           "derive_seed", "PowerRun", "Run", "SweepCost", "coordinates", "describe", "sweep", "all_stored", "shard_of"]
 
 C = TypeVar("C")
 R = TypeVar("R", bound="Run")
@@ -166,11 +166,15 @@ class Run(Protocol):
     def settings(self) -> dict[str, Any]: ...
 
 
-def describe(run: Run) -> str:
-    """A run's coordinates in its sweep, for a log line: ``p=3, alpha=0.01, repeat=0``."""
+def coordinates(run: Run) -> dict[str, float]:
+    """A run's coordinates in its figure: those of ``p``, ``alpha`` and ``repeat`` it has."""
     inner = getattr(run, "run", run)  # a run that wraps another (the attack variants)
-    names = [name for name in ("p", "alpha", "repeat") if hasattr(inner, name)]
-    return ", ".join(f"{name}={getattr(inner, name):g}" for name in names) or type(run).__name__
+    return {name: getattr(inner, name) for name in ("p", "alpha", "repeat") if hasattr(inner, name)}
+
+
+def describe(run: Run) -> str:
+    """A run's coordinates, for a log line: ``p=3, alpha=0.01, repeat=0``."""
+    return ", ".join(f"{name}={value:g}" for name, value in coordinates(run).items()) or type(run).__name__
 
 
 def sweep(store: ResultsStore, kind: str, runs: Sequence[R], compute: Callable[[R], dict[str, np.ndarray]],

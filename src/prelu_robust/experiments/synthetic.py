@@ -30,7 +30,7 @@ from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
 __all__ = ["KIND", "SyntheticConfig", "SyntheticRun", "PROFILES", "make_config", "resolve_profile", "TrainedRun",
-           "run_data", "train_run", "compute_run", "stored_runs", "compute_entry",
+           "run_data", "train_run", "compute_run", "stored_runs", "summary_columns", "compute_entry",
            "VARIANTS_KIND", "VARIANT_RESTARTS", "VariantsRun", "variant_runs", "centres_of", "compute_variants",
            "VariantCurves", "variants", "SyntheticResults", "is_complete", "compute_share", "run", "stored_costs"]
 
@@ -161,6 +161,13 @@ PROFILES: dict[str, SyntheticConfig] = {
         dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=1000,
         alphas=grid(0.01, 0.3, 4), repeats=2, attack_points=500, attack_steps=200,
         dist_batches=2, dist_batch_size=200, dist_steps=200, top_neurons=100),
+    # sweep: the shipped sweeps (sweeps/*.yaml, committed in results/sweep/): the ci data and
+    # net, one noise level, three repeats and the paper's attacks (2000 steps of 0.1); float32
+    # products, so that every CPU reads (and recomputes) the same entries
+    "sweep": SyntheticConfig(
+        dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=1000,
+        alphas=(0.01,), repeats=3, attack_points=500, dist_batches=2, dist_batch_size=200, dist_steps=200,
+        top_neurons=100, product_dtype="float32"),
 }
 
 
@@ -336,6 +343,23 @@ class VariantCurves:
 def stored_runs(config: SyntheticConfig) -> list[tuple[str, SyntheticRun | VariantsRun]]:
     """Every store entry a page of ``config`` reads, as (kind, run): what a sweep computes."""
     return [(KIND, one) for one in config.runs()] + [(VARIANTS_KIND, one) for one in variant_runs(config)]
+
+
+def summary_columns(kind: str, arrays: dict[str, np.ndarray], config: SyntheticConfig) -> dict[str, float]:
+    """Scalars a sweep's table derives from an entry's arrays: for a run, its final training
+    error and loss, how its dominant
+    neurons (at least ``surrogate_tol`` of the largest contribution, among the stored
+    ``top_neurons``) are aligned (:func:`~prelu_robust.neurons.alignment_scores`) and the
+    share of the K centres they cover (:func:`~prelu_robust.neurons.covered_centres`)."""
+    if kind != KIND:
+        return {}
+    cosines = arrays["cosines"]
+    weights = arrays["contributions"][: len(cosines)]  # sorted, as the cosines' rows
+    rows = neurons.dominant_mask(torch.as_tensor(weights), config.surrogate_tol).numpy()
+    centres, averages = neurons.alignment_scores(cosines[rows], weights[rows])
+    return {"final_train_error": float(arrays["train_error"][-1]), "final_loss": math.exp(arrays["log_loss"][-1]),
+            "dominant_neurons": float(rows.sum()), "alignment_centres": centres, "alignment_averages": averages,
+            "centres_covered": float(neurons.covered_centres(cosines[rows]).mean())}
 
 
 def compute_entry(kind: str, one: SyntheticRun | VariantsRun, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
