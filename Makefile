@@ -6,8 +6,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 MATHJAX_VERSION := 3.2.2
-MATHJAX := _static/mathjax/tex-chtml.js
-PLOTLY_JS := _static/plotly/plotly.min.js
+MATHJAX := _vendor/mathjax/tex-chtml.js
+PLOTLY_JS := _vendor/plotly/plotly.min.js
 
 # Progress bars update at most every 30 s: readable CI logs, still alive.
 export TQDM_MININTERVAL ?= 30
@@ -34,9 +34,9 @@ mathjax: $(MATHJAX)
 
 # MathJax 3 from the npm registry, vendored so the book renders math offline.
 $(MATHJAX):
-	rm -rf _static/mathjax .mathjax-tmp && mkdir -p .mathjax-tmp
+	rm -rf _vendor/mathjax .mathjax-tmp && mkdir -p .mathjax-tmp _vendor
 	cd .mathjax-tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
-	mv .mathjax-tmp/package/es5 _static/mathjax && rm -rf .mathjax-tmp
+	mv .mathjax-tmp/package/es5 _vendor/mathjax && rm -rf .mathjax-tmp
 
 plotly: $(PLOTLY_JS)
 

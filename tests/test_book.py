@@ -28,7 +28,8 @@ def built_book(tmp_path_factory):
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, book / name)
     shutil.copytree(ROOT / "book", book / "book")
-    shutil.copytree(ROOT / "_static", book / "_static")
+    for folder in ("_ext", "_vendor"):
+        shutil.copytree(ROOT / folder, book / folder)
     # from scratch, but for the shipped sweeps' committed results, which their pages read
     shutil.copytree(committed_store("sweep").root, book / "results" / "sweep")
     env = {**os.environ, "PRELU_ROBUST_RESULTS": str(book / "results")}
@@ -85,7 +86,7 @@ def test_reproducibility_page_reports_execution_times(built_book):
 
 
 def test_math_is_rendered_offline_in_a_real_browser(built_book):
-    assert (ROOT / "_static" / "mathjax" / "tex-chtml.js").is_file(), \
+    assert (ROOT / "_vendor" / "mathjax" / "tex-chtml.js").is_file(), \
         "the vendored MathJax is missing: run `make mathjax` (make test does it first)"
     dom = headless_dom(built_book / "book" / "theory.html", "--host-resolver-rules=MAP * ~NOTFOUND")
     assert "mjx-container" in dom  # MathJax typeset the equations from the vendored copy
@@ -102,7 +103,7 @@ def headless_dom(page: Path, *flags: str) -> str:
 
 
 def test_the_sweep_pages_draw_their_interactive_figures_offline_and_offer_their_table(built_book):
-    assert (ROOT / "_static" / "plotly" / "plotly.min.js").is_file(), \
+    assert (ROOT / "_vendor" / "plotly" / "plotly.min.js").is_file(), \
         "the vendored plotly.js is missing: run `make plotly` (make test does it first)"
     for name in ("sweep_p_knob", "sweep_n_clusters", "sweep_init_scale"):
         page = built_book / "executed" / f"{name}.html"
@@ -116,6 +117,14 @@ def test_the_sweep_pages_draw_their_interactive_figures_offline_and_offer_their_
         # with every host unresolvable, plotly.js still draws both figures and their sliders
         dom = headless_dom(page, "--host-resolver-rules=MAP * ~NOTFOUND")
         assert dom.count('class="main-svg"') >= 2 and dom.count("slider-container") >= 2, name
+
+
+def test_a_page_loads_one_mathjax_and_plotly_js_only_where_it_draws_with_it(built_book):
+    scripts = lambda page: [line for line in (built_book / page).read_text().split("<script")[1:] if 'src="' in line]
+    for page in ("book/theory.html", "executed/synthetic_gmm.html", "executed/sweep_p_knob.html"):
+        assert sum("_static/mathjax/" in s for s in scripts(page)) == 1, page
+    assert not any("plotly" in s for s in scripts("executed/synthetic_gmm.html"))
+    assert sum("_static/plotly/plotly.min.js" in s for s in scripts("executed/sweep_p_knob.html")) == 1
 
 
 def test_an_unknown_notebook_parameter_is_refused_with_the_known_ones(tmp_path):

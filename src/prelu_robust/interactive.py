@@ -1,8 +1,9 @@
 """Interactive figures of the sweep pages: plotly, rendered offline.
 
 The pages embed each figure as HTML that calls ``Plotly.newPlot``; plotly.js itself is
-vendored from the installed plotly package into ``_static/plotly/`` (``make plotly``) and
-loaded by the book (``_config.yml``), so no request leaves the page. A slider steps
+vendored from the installed plotly package into ``_vendor/plotly/`` (``make plotly``) and
+loaded by the book on the pages that call it (``_ext/vendored.py``), so no request leaves
+the page. A slider steps
 through the swept parameter's values.
 """
 
@@ -22,11 +23,7 @@ from .plots import color_of
 from .experiments.synthetic import VARIANTS_KIND
 from .sweep_results import SweepResults
 
-__all__ = ["PLOTLY_JS", "plotly_js_source", "embed", "robust_slider_figure", "alignment_slider_figure"]
-
-#: Where the book serves plotly.js from (relative to ``_static/``).
-PLOTLY_JS = "plotly/plotly.min.js"
-
+__all__ = ["plotly_js_source", "embed", "robust_slider_figure", "alignment_slider_figure"]
 
 def plotly_js_source() -> Path:
     """The plotly.js bundle of the installed plotly package (what ``make plotly`` vendors)."""
