@@ -2,7 +2,11 @@
 resumed, failures isolated, the tidy table; a sweep on a local Dask cluster."""
 
 import csv
+import os
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -131,3 +135,24 @@ def test_compute_fills_a_store_with_one_page_s_runs_and_commit_names_the_committ
     assert "2 runs computed" in capsys.readouterr().out and any((scratch_results / "paper").rglob("arrays.npz"))
     assert cli.main(["compute", "synthetics"]) == 2
     assert "experiment='synthetics'" in capsys.readouterr().err
+
+
+def test_ctrl_c_starts_no_new_run_stores_the_running_ones_and_the_same_command_resumes(tmp_path, scratch_results):
+    from prelu_robust.store import entries, verify
+
+    s = write(tmp_path, parameters={**TINY, "attack_steps": 300},
+              axes={"powers": [[1], [1.5], [2], [2.5], [3], [3.5], [4], [5]]})
+    command = subprocess.Popen([sys.executable, "-m", "prelu_robust", "sweep", "run", str(s), "--workers", "1",
+                                "--no-pages"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, paths.RESULTS_ENV: str(scratch_results)})
+    deadline = time.time() + 120
+    while not list(scratch_results.glob("*/*/*/meta.json")) and time.time() < deadline:
+        time.sleep(0.2)
+    command.send_signal(signal.SIGINT)
+    out, err = command.communicate(timeout=120)
+    assert command.returncode == cli.INTERRUPTED, err[-2000:]
+    assert "interrupted:" in out and "resumes" in err and "Traceback" not in err
+    stored = list(entries(scratch_results / "ci"))
+    assert 1 <= len(stored) < 16 and not [verify(entry) for entry in stored if verify(entry)]
+    again = sweep.run(sweep.load(s), executor="inline", execute_notebooks=False)
+    assert again.stored == len(stored) and again.computed == 16 - len(stored) and not again.interrupted

@@ -25,7 +25,10 @@ from .experiments import EXPERIMENTS
 from .store import committed_store, entries, export_csv, results_version, verify
 from .validation import ParameterError, require
 
-__all__ = ["main"]
+__all__ = ["main", "INTERRUPTED"]
+
+#: The exit status after Ctrl-C (128 + SIGINT, as a shell reports it).
+INTERRUPTED = 130
 
 
 def _store(args: argparse.Namespace) -> int:
@@ -69,6 +72,10 @@ def _sweep(args: argparse.Namespace) -> int:
             print(f"failed: {what}: {why}", file=sys.stderr)
         if report.skipped:
             print(f"points {report.skipped} not executed: a run they need failed", file=sys.stderr)
+        if report.interrupted:
+            print(f"interrupted: the runs stored are kept; `prelu-robust sweep run {args.file}` resumes",
+                  file=sys.stderr)
+            return INTERRUPTED
         return 1 if report.failures else 0
     if args.action == "status":
         rows = sweep.status(plan)
@@ -96,6 +103,9 @@ def _compute(args: argparse.Namespace) -> int:
     print(f"[compute {args.experiment}] {report.computed} runs computed, {report.stored} already stored")
     for what, why in report.failures:
         print(f"failed: {what}: {why}", file=sys.stderr)
+    if report.interrupted:
+        print("interrupted: the runs stored are kept; the same command resumes", file=sys.stderr)
+        return INTERRUPTED
     return 1 if report.failures else 0
 
 

@@ -26,7 +26,8 @@ filesystem: they return the arrays and this process writes the store). Then each
 point's notebook is executed with papermill, loading everything from the store. A run
 that fails is reported with its settings at the end, the others finish, and the points
 that need it are not executed; the command then exits non-zero. Runs already stored are
-skipped, so a sweep that was stopped resumes.
+skipped, so a sweep that was stopped resumes. Ctrl-C starts no new run and stores the
+running ones when they finish (a second Ctrl-C stops at once); nothing stored is lost.
 """
 
 from __future__ import annotations
@@ -193,13 +194,14 @@ def _longest_first(need: PointRuns, kind: str, one: Any) -> tuple[bool, bool]:
 @dataclass
 class SweepReport:
     """What :func:`run` did: runs computed and already stored, the failures (settings and
-    error), and the executed notebooks."""
+    error), the executed notebooks, and whether it was interrupted (Ctrl-C)."""
 
     computed: int = 0
     stored: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     notebooks: list[Path] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    interrupted: bool = False
 
 
 def _executor(spec: str, workers: int):
@@ -249,23 +251,44 @@ def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | 
             futures: dict[Future, tuple[tuple[str, str, str], PointRuns, str, Any]] = {
                 pool.submit(_compute, need.experiment.__name__, kind, one, need.store): (key, need, kind, one)
                 for key, (need, kind, one) in order}
-            for index, future in enumerate(as_completed(futures), 1):
+            done = 0
+
+            def keep(future: Future) -> None:
+                """Store a finished run's arrays, or record its failure."""
+                nonlocal done
+                done += 1
                 key, need, kind, one = futures[future]
                 try:
                     arrays, meta = future.result()
                 except Exception as err:  # noqa: BLE001 - a failed run is reported, the others finish
                     failed.add(key)
                     report.failures.append((f"{kind} {describe(one)}", f"{type(err).__name__}: {err}"))
-                    print(f"[sweep {index}/{len(futures)}] {kind} {describe(one)}: FAILED "
+                    print(f"[sweep {done}/{len(futures)}] {kind} {describe(one)}: FAILED "
                           f"({type(err).__name__}: {err})", flush=True)
-                    continue
+                    return
                 (committed_store(need.profile) if commit else need.store).save(kind, one.settings(), arrays, meta)
                 report.computed += 1
-                print(f"[sweep {index}/{len(futures)}] {kind} {describe(one)}: computed in "
+                print(f"[sweep {done}/{len(futures)}] {kind} {describe(one)}: computed in "
                       f"{meta['wall_s']:.0f} s", flush=True)
+
+            kept: set[Future] = set()
+            try:
+                for future in as_completed(futures):
+                    kept.add(future)
+                    keep(future)
+            except KeyboardInterrupt:
+                # no new run starts; those running finish and are stored (a second Ctrl-C
+                # stops at once: only their work is lost, nothing stored is)
+                report.interrupted = True
+                not_started = sum(future.cancel() for future in futures if future not in kept)
+                running = [future for future in futures if future not in kept and not future.cancelled()]
+                print(f"[sweep {sweep.name}] interrupted: {report.computed} runs stored, {not_started} not started; "
+                      f"waiting for the {len(running)} running (Ctrl-C again to stop at once)", flush=True)
+                for future in as_completed(running):
+                    keep(future)
         finally:
             close()
-    if execute_notebooks:
+    if execute_notebooks and not report.interrupted:
         out = out or EXECUTED / sweep.name
         os.environ[RUN_LOG_ENV] = "1"
         for index, (point, need) in enumerate(zip(points, needs)):
