@@ -19,11 +19,11 @@ from ..attacks import evaluate
 from ..paper import TABLE1
 from ..data.mnist import N_CLASSES, SPLITS, ImageSplit, load_mnist
 from ..device import compute_device
-from ..metrics import classifier_statistics, gram_stable_rank
 from ..models import PReLUNet
-from ..precision import AUTO, PRODUCT_DTYPES, resolve_precision_fields
+from ..precision import AUTO, resolve_precision_fields
+from ..probe import HISTORY, ProbeSpec, train_probe
 from ..store import ResultsStore, default_store
-from ..train import AdamConfig, train_adam
+from ..train import AdamConfig
 from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, shard_of, sweep
 
@@ -135,26 +135,12 @@ def load_data(config: MnistConfig, data_root: str | None = None) -> ImageSplit:
 # -- one run --------------------------------------------------------------------
 def train_run(run: MnistRun, data: ImageSplit, device: torch.device,
               show_progress: bool = True) -> tuple[PReLUNet, dict[str, np.ndarray]]:
-    """Adam on cross-entropy from the reference initialisation; per-epoch statistics."""
+    """Adam on cross-entropy from the reference initialisation; per-epoch statistics
+    (:func:`~prelu_robust.probe.train_probe`, with an output bias)."""
     c = run.config
-    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
-    x_test, y_test = data.x_test.to(device), data.y_test.to(device)
-    gen = torch.Generator().manual_seed(derive_seed(run.run_seed, "init"))
-    net = PReLUNet(x_train.shape[1], c.width, p=run.p, out_dim=c.n_class, normalize_input=True,
-                   center=x_train.mean(0), bias=True).init_reference_mnist(gen).to(device)
-    net.product_dtype = PRODUCT_DTYPES.get(c.product_dtype)  # None: float32
-    history = {k: [] for k in ("train_loss", "train_accuracy", "test_accuracy", "stable_rank")}
-
-    def log_epoch(epoch: int) -> None:
-        train = classifier_statistics(net, x_train, y_train, with_gram=True)
-        history["train_loss"].append(train.loss)
-        history["train_accuracy"].append(train.accuracy)
-        history["test_accuracy"].append(classifier_statistics(net, x_test, y_test).accuracy)
-        history["stable_rank"].append(gram_stable_rank(train.gram))
-
     adam = AdamConfig(lr=c.lr, batch_size=c.batch_size, epochs=c.epochs, seed=derive_seed(run.run_seed, "order"))
-    train_adam(net, x_train, y_train, adam, show_progress=show_progress, on_epoch=log_epoch)
-    return net.eval(), {k: np.asarray(v) for k, v in history.items()}
+    spec = ProbeSpec(run.p, c.width, c.n_class, bias=True, adam=adam, product_dtype=c.product_dtype)
+    return train_probe(data, spec, derive_seed(run.run_seed, "init"), device, show_progress)
 
 
 def table1_points(n: int, m: int | None) -> torch.Tensor:
@@ -193,7 +179,7 @@ def trained_model(run: MnistRun, data: ImageSplit, device: torch.device, store: 
                    normalize_input=True, center=torch.as_tensor(arrays["center"]), bias=True)
     net.load_state_dict({k: torch.as_tensor(arrays[k]) for k in net.state_dict()})
     net = net.to(device).eval().requires_grad_(False)
-    history = {k: arrays[k] for k in ("train_loss", "train_accuracy", "test_accuracy", "stable_rank", "train_seconds")}
+    history = {k: arrays[k] for k in (*HISTORY, "train_seconds")}
     return net, history
 
 
