@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .attacks.pgd import written_share
@@ -12,7 +13,7 @@ from .models import PReLUNet, matmul_in
 from .spaces import FullSpace, ScoreGrad, row_blocks, scaled_difference
 from .validation import require
 
-__all__ = ["DistanceEstimate", "least_squares_scale", "distance_to_ideal", "cosine_matrix", "stable_rank",
+__all__ = ["DistanceEstimate", "least_squares_scale", "distance_to_ideal", "cosine_matrix", "correlation_image", "stable_rank",
            "gram_stable_rank", "ClassifierStatistics", "classifier_statistics"]
 
 Tensor = torch.Tensor
@@ -153,9 +154,24 @@ def classifier_statistics(net: PReLUNet, x: Tensor, y: Tensor, with_gram: bool =
     with torch.no_grad():
         for s in range(0, len(y), chunk):
             h = net.features(x[s:s + chunk])
-            logits = h @ net.v.T + net.b
+            logits = h @ net.v.T + net.b if net.b is not None else h @ net.v.T
             losses += float(torch.nn.functional.cross_entropy(logits, y[s:s + chunk], reduction="sum"))
             correct += int((logits.argmax(1) == y[s:s + chunk]).sum())
             if with_gram:
                 gram = gram + matmul_in(h.T, h, net.product_dtype)
     return ClassifierStatistics(losses / len(y), correct / len(y), gram if with_gram else None)
+
+
+def correlation_image(x: torch.Tensor, labels: torch.Tensor, size: int = 500) -> np.ndarray:
+    """Cosines between the centred, normalised inputs ``x`` (m, D) sorted by ``labels``
+    (m,) (m, m), block-averaged to at most ``size`` x ``size`` so the panel is one small
+    image (float16)."""
+    order = torch.argsort(labels, stable=True)
+    z = x[order] - x.mean(0)
+    z = z / z.norm(dim=1, keepdim=True)
+    m = len(z)
+    block = max(1, -(-m // size))
+    cos = z @ z.T
+    cut = (m // block) * block
+    pooled = cos[:cut, :cut].reshape(cut // block, block, cut // block, block).mean((1, 3))
+    return pooled.numpy().astype(np.float16)

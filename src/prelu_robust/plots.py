@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from . import paper
 from .experiments.alignment import AlignmentTrajectory
+from .experiments.caltech import CaltechResults
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import VARIANTS_KIND, SyntheticConfig, SyntheticResults, VariantCurves
 from .models import aligns_with_class_averages
@@ -20,7 +21,7 @@ from .sweep_results import SweepResults, alignment, breaking_radii
 
 __all__ = ["color_of", "band", "distance_panel", "contribution_panel", "cosine_panel", "robust_panel",
            "synthetic_figure", "variants_figure", "alignment_snapshots_figure", "alignment_phases_figure", "alignment_animation",
-           "mnist_figure", "sweep_robust_figure", "sweep_summary_figure"]
+           "probe_figure", "mnist_figure", "caltech_figure", "sweep_robust_figure", "sweep_summary_figure"]
 
 COLORS = {1.0: "tab:blue", 2.0: "tab:green", 3.0: "tab:red", 4.0: "tab:purple"}
 
@@ -224,14 +225,16 @@ def alignment_animation(runs: list[AlignmentTrajectory], interval_ms: int = 120)
 
 
 # -- MNIST ----------------------------------------------------------------------
-def mnist_figure(r: MnistResults) -> Figure:
-    """(a) correlation of training digits, (b) accuracy per epoch, (c) stable rank,
-    (d) robust accuracy against the Linf radius (bands: min-max over repeats), as 2 x 2
-    panels large enough to read on a page."""
+def probe_figure(r: MnistResults | CaltechResults, correlation_title: str,
+                 paper_curves: dict[float, np.ndarray] | None = None, radius_label: str = "") -> Figure:
+    """The four panels of a probe's page (MNIST, Caltech-256): (a) the correlation of the
+    training inputs, (b) accuracy per epoch, (c) stable rank, (d) robust accuracy against
+    the Linf radius (bands: min-max over repeats; x: ``paper_curves``), as 2 x 2 panels
+    large enough to read on a page."""
     fig, grid = plt.subplots(2, 2, figsize=(11, 9), layout="constrained")
     axes = grid.ravel()
     image = axes[0].imshow(r.correlation.astype(float), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-    axes[0].set(title="(a) cosine of centred training digits,\nsorted by digit", xticks=[], yticks=[])
+    axes[0].set(title=correlation_title, xticks=[], yticks=[])
     plt.colorbar(image, ax=axes[0], fraction=0.046)
     epochs = np.arange(1, r.train_accuracy.shape[2] + 1)
     eps = np.asarray(r.config.eps_grid)
@@ -241,15 +244,29 @@ def mnist_figure(r: MnistResults) -> Figure:
         band(axes[1], epochs, r.train_accuracy[pi], f"p={p:g} train", c, ls="--")
         band(axes[2], epochs, r.stable_rank[pi], f"p={p:g}", c)
         band(axes[3], eps, r.robust_accuracy[pi], f"p={p:g}", c, marker="o", ms=3)
-        if p in paper.MNIST_ROBUST and paper.is_mnist_grid(r.config.n_class, eps):
-            axes[3].plot(eps, paper.MNIST_ROBUST[p], "x", color=c, label=f"paper p={p:g}")
+        if paper_curves and p in paper_curves:
+            axes[3].plot(eps, paper_curves[p], "x", color=c, label=f"paper p={p:g}")
     axes[1].set(xlabel="epoch", ylabel="accuracy", title="(b) train (dashed) and test accuracy")
     axes[2].set(xlabel="epoch", ylabel=r"$\|H\|_F^2/\|H\|_2^2$", title="(c) stable rank of hidden features")
-    axes[3].set(xlabel=r"$\ell_\infty$ radius $\varepsilon$", ylabel="robust accuracy (APGD-CE)",
+    axes[3].set(xlabel=r"$\ell_\infty$ radius $\varepsilon$" + radius_label, ylabel="robust accuracy (APGD-CE)",
                 title="(d) robust accuracy", ylim=(-0.02, 1.02))
     for ax in axes[1:]:
         ax.legend(fontsize=8)
     return fig
+
+
+def mnist_figure(r: MnistResults) -> Figure:
+    """The MNIST page's four panels (:func:`probe_figure`), with the paper's curve."""
+    on_grid = paper.is_mnist_grid(r.config.n_class, np.asarray(r.config.eps_grid))
+    return probe_figure(r, "(a) cosine of centred training digits,\nsorted by digit",
+                        paper.MNIST_ROBUST if on_grid else None)
+
+
+def caltech_figure(r: CaltechResults) -> Figure:
+    """The Caltech-256 page's four panels (:func:`probe_figure`), panel (a) of the
+    backbone's features."""
+    return probe_figure(r, "(a) cosine of centred training features,\nsorted by superclass", None,
+                        " (feature space)")
 
 
 # -- sweep pages ------------------------------------------------------------------

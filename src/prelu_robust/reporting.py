@@ -19,7 +19,8 @@ from .pages import PAGE_METADATA
 from .run_notebook import RERUN, parameters_cell
 from .device import cpu_description
 from .store import git_revision
-from .experiments import alignment, mnist, synthetic
+from .experiments import alignment, caltech, mnist, synthetic
+from .experiments.caltech import CaltechResults
 from .experiments.alignment import AlignmentResults, AlignmentTrajectory
 from .experiments.common import SweepCost
 from .experiments.mnist import MnistResults
@@ -30,12 +31,12 @@ from .neurons import COVERAGE_COSINE, covered_centres, dominant_mask
 __all__ = ["page_metadata", "page_parameters", "alignment_phases", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
            "variants_summary",
            "alignment_summary",
-           "mnist_banner", "mnist_poster_comparison", "mnist_summary", "write_rerun_report", "sweep_banner", "sweep_table"]
+           "mnist_banner", "caltech_banner", "caltech_summary", "mnist_poster_comparison", "mnist_summary", "write_rerun_report", "sweep_banner", "sweep_table"]
 
 
 
 
-def page_metadata(r: SyntheticResults | MnistResults | AlignmentResults) -> dict[str, Any]:
+def page_metadata(r: SyntheticResults | MnistResults | CaltechResults | AlignmentResults) -> dict[str, Any]:
     """What a page's results say about how it was produced, for its banner's output
     metadata: ``display(Markdown(banner), metadata=page_metadata(results))``."""
     return {PAGE_METADATA: {"profile": r.profile, "runs_total": r.cost.total, "runs_computed": r.cost.computed}}
@@ -334,6 +335,60 @@ def mnist_banner(r: MnistResults) -> str:
         + ("\n\nThe ci profile is a scaled-down smoke run (a subset of the data, few epochs): read its "
            "numbers as a check that the pipeline works, not as the paper's figure." if r.profile != "paper" else "")
         + "\n```")
+
+
+def caltech_banner(r: CaltechResults) -> str:
+    """What produced the Caltech-256 page (data, backbone, profile, settings, compute),
+    and, when it is the stand-in, that the paper's figure needs Caltech-256 and
+    ResNet-152 with the one command that produces it."""
+    c = r.config
+    standin = c.dataset != "caltech256" or c.backbone != "resnet152"
+    dim = caltech.BACKBONES[c.backbone].dim
+    head = (f"```{{admonition}} {'A stand-in: ' if standin else ''}{r.images}, through the frozen "
+            f"**{c.backbone}** ({dim} features), **{r.profile}** profile"
+            f"{_overrides(c, r.profile, caltech.PROFILES, caltech.PRECISION_FIELDS)}\n"
+            f":class: {'warning' if standin or r.profile != 'paper' else 'tip'}\n")
+    body = (f"Split 0.8 / 0.2 (random_split, generator seed 0), superclass = fine label mod 10; the backbone "
+            f"in eval mode (BatchNorm with its running statistics; the reference code left it in train mode). "
+            f"pReLU {dim}-{c.width}-10, centred at the mean training feature, normalize_input, no output bias; "
+            f"Adam lr={c.lr:g}, batch {c.batch_size}, {c.epochs} epochs; p in {list(c.powers)} x {c.repeats} "
+            f"repeats; APGD-CE Linf (AutoAttack 'standard', 100 iterations) in the feature space "
+            f"(features mapped into [0, 1] with a margin of {c.box_margin:g}, the radius scaled alike) on "
+            f"{c.attack_points or 'all'} test points at {len(c.eps_grid)} radii.\n\n"
+            f"Compute: features {_duration(r.features_cpu_s)} CPU once (cached), then {_duration(r.cost.wall_s)} "
+            f"wall, {_duration(r.cost.cpu_s)} CPU over {r.cost.total} runs ({_computed_and_loaded(r.cost)}).")
+    if standin:
+        body += ("\n\nThe paper's figure needs Caltech-256 and ResNet-152's ImageNet weights, which cannot be "
+                 "downloaded here. On a machine that has them (or a network): `.venv/bin/python -m "
+                 "prelu_robust.run_notebook one notebooks/caltech256.py caltech256.ipynb -p profile paper`.")
+    return head + body + "\n```"
+
+
+def caltech_summary(r: CaltechResults) -> str:
+    """Whether test accuracy and robustness grow with p, as the paper claims: per p, the
+    final test accuracy and the robust accuracy at each radius, mean [min, max] over
+    repeats, and the verdict on each."""
+    c, eps = r.config, np.asarray(r.config.eps_grid)
+    final = r.test_accuracy[:, :, -1]  # (P, R)
+    mid = len(eps) // 2
+    rows = [[f"{p:g}", _mean_range(final[pi]), _mean_range(r.robust_accuracy[pi, :, mid]),
+             _mean_range(r.robust_accuracy[pi, :, -1])] for pi, p in enumerate(c.powers)]
+    table = markdown_table(["p", "final test accuracy", f"robust, eps={eps[mid]:.3g}", f"robust, eps={eps[-1]:.3g}"],
+                           rows)
+
+    def verdict(values: np.ndarray, what: str) -> str:
+        means = values.mean(1)
+        rising = bool(np.all(np.diff(means) > 0))
+        return (f"{what} {'increases' if rising else 'does not increase'} with p "
+                f"(means {', '.join(f'{m:.3f}' for m in means)} for p = {', '.join(f'{p:g}' for p in c.powers)})")
+
+    robust = r.robust_accuracy[:, :, 1:].mean(2)  # mean over the radii > 0: one number per run
+    return (table + "\n\nOn these results, " + verdict(final, "test accuracy") + "; "
+            + verdict(robust, "robust accuracy averaged over the radii > 0") + ".")
+
+
+def _mean_range(values: np.ndarray) -> str:
+    return f"{values.mean():.3f} [{values.min():.3f}, {values.max():.3f}]"
 
 
 def mnist_poster_comparison(r: MnistResults) -> str:

@@ -21,7 +21,8 @@ from torchvision.datasets import MNIST
 from .. import paths
 from ..validation import require_choice
 
-__all__ = ["FILES", "SPLITS", "N_CLASSES", "DatasetMissingError", "ImageSplit", "data_root", "load_mnist"]
+__all__ = ["FILES", "SPLITS", "N_CLASSES", "DatasetMissingError", "ImageSplit", "data_root", "copy_local_files",
+           "load_mnist"]
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -50,8 +51,10 @@ def data_root(root: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ.get("PRELU_ROBUST_DATA", paths.DATA))
 
 
-def _copy_local_files(raw: Path) -> None:
-    shared = Path(os.environ.get("PRELU_ROBUST_SHARED_DATA", paths.SHARED_DATA)) / "MNIST" / "raw"
+def copy_local_files(raw: Path, folder: str = "MNIST") -> None:
+    """Copy the original files of ``folder`` (``MNIST``, ``FashionMNIST``: the same file
+    names) into ``raw`` from the local copy, when ``raw`` lacks them and the copy has them."""
+    shared = Path(os.environ.get("PRELU_ROBUST_SHARED_DATA", paths.SHARED_DATA)) / folder / "raw"
     if all((raw / f).is_file() for f in FILES) or not all((shared / f).is_file() for f in FILES):
         return
     raw.mkdir(parents=True, exist_ok=True)
@@ -71,7 +74,7 @@ def load_mnist(split: str = "paper", n_class: int = 10, root: str | os.PathLike[
     require_choice("n_class", n_class, N_CLASSES)
 
     root = data_root(root)
-    _copy_local_files(root / "MNIST" / "raw")
+    copy_local_files(root / "MNIST" / "raw")
     try:
         train = MNIST(str(root), train=True, download=True)
         test = MNIST(str(root), train=False, download=True) if split == "official" else None

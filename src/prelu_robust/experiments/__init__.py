@@ -6,9 +6,9 @@ config (``make_config(profile, **overrides)``), its runs (frozen dataclasses who
 ``EXPERIMENTS`` maps each figure notebook to its experiment module.
 """
 
-from . import alignment, mnist, synthetic
+from . import alignment, caltech, mnist, synthetic
 
-__all__ = ["alignment", "mnist", "synthetic", "EXPERIMENTS"]
+__all__ = ["alignment", "caltech", "mnist", "synthetic", "EXPERIMENTS"]
 
 #: Figure notebook (in ``notebooks/``) -> the experiment behind it.
-EXPERIMENTS = {"synthetic_gmm.py": synthetic, "mnist.py": mnist, "neuron_alignment.py": alignment}
+EXPERIMENTS = {"synthetic_gmm.py": synthetic, "mnist.py": mnist, "caltech256.py": caltech, "neuron_alignment.py": alignment}

@@ -19,6 +19,7 @@ from ..attacks import evaluate
 from ..paper import TABLE1
 from ..data.mnist import N_CLASSES, SPLITS, ImageSplit, load_mnist
 from ..device import compute_device
+from ..metrics import correlation_image
 from ..models import PReLUNet
 from ..precision import AUTO, resolve_precision_fields
 from ..probe import HISTORY, ProbeSpec, train_probe
@@ -29,7 +30,7 @@ from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, 
 
 __all__ = ["KIND", "MODEL_KIND", "TABLE1", "MnistConfig", "MnistRun", "PROFILES", "make_config", "resolve_profile",
            "load_data", "train_run", "trained_model", "table1_points", "table1_accuracy", "compute_run", "stored_runs", "compute_entry",
-           "MnistResults", "correlation_image", "is_complete", "compute_share", "run"]
+           "MnistResults", "is_complete", "compute_share", "run"]
 
 KIND = "mnist-run"
 #: Trained weights and training history, keyed by the training settings alone, so
@@ -239,20 +240,6 @@ class MnistResults:
     train_seconds: np.ndarray
     attack_seconds: np.ndarray
     cost: SweepCost = field(default_factory=SweepCost)  # what the runs cost, and where they were computed
-
-
-def correlation_image(x: torch.Tensor, digits: torch.Tensor, size: int = 500) -> np.ndarray:
-    """Cosines between centred, normalised images sorted by digit (m, m), block-averaged
-    to at most ``size`` x ``size`` so the panel is one small image."""
-    order = torch.argsort(digits, stable=True)
-    z = x[order] - x.mean(0)
-    z = z / z.norm(dim=1, keepdim=True)
-    m = len(z)
-    block = max(1, -(-m // size))
-    cos = z @ z.T
-    cut = (m // block) * block
-    pooled = cos[:cut, :cut].reshape(cut // block, block, cut // block, block).mean((1, 3))
-    return pooled.numpy().astype(np.float16)
 
 
 def is_complete(config: MnistConfig, store: ResultsStore | None = None) -> bool:
