@@ -51,7 +51,7 @@ class CaltechConfig:
 
     dataset: str = "caltech256"
     backbone: str = "resnet152"
-    n_images: int | None = None  # images drawn at random (None: Caltech-256's all; required by the stand-in)
+    n_images: int | None = None  # images drawn at random (None: all of Caltech-256; the stand-in's STANDIN_IMAGES)
     powers: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
     width: int = 2000
     lr: float = 1e-3
@@ -70,8 +70,6 @@ class CaltechConfig:
     def __post_init__(self) -> None:
         require_choice("dataset", self.dataset, DATASETS)
         require_choice("backbone", self.backbone, list(BACKBONES))
-        require(self.n_images is not None or self.dataset == "caltech256", "n_images", self.n_images,
-                "a number of images for the stand-in (e.g. 10000)")
         require(self.n_images is None or (isinstance(self.n_images, int) and self.n_images >= 4 * N_SUPERCLASSES),
                 "n_images", self.n_images, f"None or an integer >= {4 * N_SUPERCLASSES}")
         require_powers(self.powers)
@@ -132,10 +130,6 @@ def load_features(config: CaltechConfig, data_root: str | None = None, show_prog
     """The backbone's features of the config's images (extracted once, cached), split 0.8 /
     0.2 with generator seed 0 as the paper's ``random_split``."""
     images = load_images(config.dataset, config.n_images, data_root, seed=config.seed)
-    if config.dataset == "caltech256" and config.n_images is not None:  # a random subset of Caltech-256
-        pick = torch.randperm(len(images.fine), generator=torch.Generator().manual_seed(config.seed))[:config.n_images]
-        images = type(images)(images.name, f"{images.description}, {config.n_images} drawn at random",
-                              torch.utils.data.Subset(images.images, pick.tolist()), images.fine[pick])
     features = extract(images, config.backbone, data_root, show_progress=show_progress)
     train, test = train_test_split(len(images.fine))
     label = images.superclass
