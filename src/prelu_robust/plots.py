@@ -329,7 +329,8 @@ def sweep_summary_figure(r: SweepResults) -> Figure:
             rows = radii[(radii["attack"] == attack) & ((radii["p"] == p) if p is not None else True)]
             stats = rows.assign(radius=rows["radius"].clip(upper=eps_max)).groupby("value")["radius"]
             mean, low, high = stats.mean(), stats.min(), stats.max()
-            ax_r.errorbar(mean.index, mean, yerr=[mean - low, high - mean], color=colour, ms=4, capsize=2,
+            spread = [(mean - low).clip(lower=0), (high - mean).clip(lower=0)]  # 0, not -1e-17, when all agree
+            ax_r.errorbar(mean.index, mean, yerr=spread, color=colour, ms=4, capsize=2,
                           label=("" if p is None else f"p = {p:g}, ") + attack, **style)
         rows = aligned if p is None else aligned[aligned["p"] == p]
         for column, ls, what in (("alignment_centres", "-", "centres"), ("alignment_averages", "--", "class averages")):
