@@ -39,6 +39,7 @@ import torch
 
 from . import __version__
 from .paths import custom_results_root, results_root, results_root_is_chosen
+from .device import cpu_description
 from .validation import require_choice
 
 __all__ = ["Arrays", "RESULTS_VERSIONS", "Entry", "entries", "verify", "export_csv", "results_version", "computed_meta", "canonical_json", "config_key", "git_revision", "provenance", "ResultsStore", "COMMITTED_PROFILES", "committed_store", "default_store",
@@ -105,7 +106,7 @@ def provenance() -> dict[str, Any]:
     return {
         "library_version": __version__, "git_revision": git_revision(), "torch": torch.__version__,
         "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(), "cpu": cpu_description(), "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 

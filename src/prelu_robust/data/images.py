@@ -39,7 +39,7 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 PREPROCESSING = "Resize(256) CenterCrop(224) grey->RGB ImageNet-normalised"
 #: The stand-in's images by default: sized so that its features (once) and its 20 probes
 #: each take at most an hour on a 2-core machine (benchmarks/bench/caltech_cost.py).
-STANDIN_IMAGES = 10000
+STANDIN_IMAGES = 6000
 #: The stand-in's fine classes: a digit and a garment per superclass.
 STANDIN_SOURCES = ((MNIST, "MNIST", 0), (FashionMNIST, "FashionMNIST", 10))
 
