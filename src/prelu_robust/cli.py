@@ -21,6 +21,7 @@ from pathlib import Path
 from . import sweep
 from .paths import results_root
 from .progress import RUN_LOG_ENV
+from .data.mnist import DatasetMissingError
 from .experiments import EXPERIMENTS
 from .store import committed_store, entries, export_csv, results_version, verify
 from .validation import ParameterError, require
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ[RUN_LOG_ENV] = "1"  # one line per run from the pages' kernels, no progress bars
     try:
         return _sweep(args) if args.command == "sweep" else _compute(args)
-    except ParameterError as err:
+    except (ParameterError, DatasetMissingError) as err:
         if args.verbose:
             raise
         print(f"error: {err}", file=sys.stderr)

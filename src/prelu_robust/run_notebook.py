@@ -32,6 +32,7 @@ from typing import Any
 
 from . import pages, paths
 from .pages import PAGE_METADATA
+from .data.mnist import DatasetMissingError
 from .experiments import EXPERIMENTS
 from .experiments.common import RUNNER_PARAMETERS, check_parameters
 from .progress import RUN_LOG_ENV
@@ -102,7 +103,13 @@ def checked_parameters(source: Path, nb, parameters: dict[str, Any]) -> dict[str
     ranges as its experiment checks them; returned as the notebook should receive them."""
     reject_unknown(f"notebook {source.name}", parameters, notebook_parameters(nb))
     experiment = EXPERIMENTS.get(source.name) if source.resolve().parent == paths.NOTEBOOKS.resolve() else None
-    return parameters if experiment is None else check_parameters(experiment.PROFILES, parameters)
+    if experiment is None:
+        return parameters
+    values = check_parameters(experiment.PROFILES, parameters)
+    if hasattr(experiment, "check_inputs"):  # the data the parameters name, before a kernel starts
+        defaults = {name: default for name, (default, _) in parameter_lines(_parameters_source(nb)).items()}
+        experiment.check_inputs({**defaults, **values})
+    return values
 
 
 def set_title(nb, title: str) -> None:
@@ -252,11 +259,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[run_notebook] {args.notebook} -> {args.output}", flush=True)
             seconds = execute(args.notebook, args.output, {k: parse_value(v) for k, v in args.parameter}, quiet=True)
             print(f"[run_notebook] done in {seconds:.0f} s", flush=True)
-    except (ParameterError, NotebookFailed) as err:
+    except (ParameterError, DatasetMissingError, NotebookFailed) as err:
         if args.verbose:
             raise
         print(f"error: {err}", file=sys.stderr)
-        return 2 if isinstance(err, ParameterError) else 1
+        return 1 if isinstance(err, NotebookFailed) else 2
     return 0
 
 

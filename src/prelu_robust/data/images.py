@@ -28,7 +28,7 @@ from ..validation import require, require_choice
 from .mnist import FILES, DatasetMissingError, copy_local_files, data_root
 
 __all__ = ["DATASETS", "N_SUPERCLASSES", "STANDIN_IMAGES", "IMAGENET_MEAN", "IMAGENET_STD", "PREPROCESSING", "preprocessing",
-           "LabelledImages", "preprocessed", "load_images", "caltech256", "digits_garments", "train_test_split"]
+           "LabelledImages", "preprocessed", "load_images", "caltech256", "require_caltech256", "digits_garments", "train_test_split"]
 
 #: The image sets by name: the paper's, and the offline stand-in.
 DATASETS = ("caltech256", "digits_garments")
@@ -93,6 +93,15 @@ def caltech256(root: str | os.PathLike[str] | None = None) -> LabelledImages:
     """torchvision's Caltech-256 (257 categories with clutter, 30,607 images) under
     ``<root>/caltech256/256_ObjectCategories``; never downloaded here (1.2 GB): a missing
     copy raises :class:`DatasetMissingError` at once, saying how to get it."""
+    root = require_caltech256(root)
+    data = Caltech256(str(root), download=False)
+    return LabelledImages("caltech256", "Caltech-256 (257 categories, superclass = category mod 10)", data,
+                          torch.as_tensor(data.y, dtype=torch.int64))
+
+
+def require_caltech256(root: str | os.PathLike[str] | None = None) -> Path:
+    """The data root, when it holds Caltech-256; else :class:`DatasetMissingError`, saying
+    what to fetch, where to put it, and which parameters select the stand-in."""
     root = data_root(root)
     folder = root / "caltech256" / "256_ObjectCategories"
     if not folder.is_dir():
@@ -102,9 +111,7 @@ def caltech256(root: str | os.PathLike[str] | None = None) -> LabelledImages:
             f"fetches it (1.2 GB); or put the extracted 256_ObjectCategories/ there, or set PRELU_ROBUST_DATA "
             f"(the notebook parameter data_root) to a folder holding caltech256/. Without it, the stand-in runs "
             f"offline: -p dataset digits_garments -p backbone efficientnet_lite2.")
-    data = Caltech256(str(root), download=False)
-    return LabelledImages("caltech256", "Caltech-256 (257 categories, superclass = category mod 10)", data,
-                          torch.as_tensor(data.y, dtype=torch.int64))
+    return root
 
 
 class _Grey(Dataset):

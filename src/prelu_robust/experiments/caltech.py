@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ import torch
 from torch import nn
 
 from ..attacks import evaluate
-from ..data.images import DATASETS, N_SUPERCLASSES, load_images, train_test_split
+from ..data.images import DATASETS, N_SUPERCLASSES, load_images, require_caltech256, train_test_split
 from ..data.mnist import ImageSplit
 from ..backbones import BACKBONES
 from ..device import compute_device
@@ -36,7 +37,7 @@ from ..train import AdamConfig
 from ..validation import require, require_choice, require_counts, require_powers
 from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, sweep
 
-__all__ = ["KIND", "CaltechConfig", "CaltechRun", "PROFILES", "make_config", "resolve_profile", "FeatureSplit",
+__all__ = ["KIND", "CaltechConfig", "CaltechRun", "PROFILES", "make_config", "check_inputs", "resolve_profile", "FeatureSplit",
            "load_features", "FeatureBox", "compute_run", "stored_runs", "compute_entry", "CaltechResults",
            "is_complete", "run"]
 
@@ -112,6 +113,14 @@ PROFILES: dict[str, CaltechConfig] = {
 
 def make_config(profile: str = "ci", **overrides: Any) -> CaltechConfig:
     return build_config(PROFILES, profile, overrides)
+
+
+def check_inputs(values: Mapping[str, Any]) -> None:
+    """Before a notebook's kernel starts (the driver calls it with the notebook's
+    parameters): Caltech-256 is there when ``dataset`` names it, else
+    :class:`~prelu_robust.data.mnist.DatasetMissingError` at once."""
+    if values.get("dataset") == "caltech256":
+        require_caltech256(values.get("data_root"))
 
 
 @dataclass(frozen=True)
