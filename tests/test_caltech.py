@@ -146,5 +146,13 @@ def test_an_experiment_at_tiny_sizes_reads_its_runs_back(tmp_path, monkeypatch):
     first = caltech.run(config, "ci", data_root=str(tmp_path), show_progress=False)
     assert first.cost.computed == 2 and first.robust_accuracy.shape == (2, 1, len(config.eps_grid))
     assert first.train_accuracy.shape == (2, 1, 2) and first.correlation.shape == (40, 40)
+    assert first.features_cpu_s > 0 and "digits" in first.images
+
+    def no_images(*args, **kwargs):
+        raise AssertionError("a page whose entries are stored loaded its images")
+
+    monkeypatch.setattr(caltech, "load_images", no_images)
     again = caltech.run(config, "ci", data_root=str(tmp_path), show_progress=False)
     assert again.cost.computed == 0 and np.array_equal(again.robust_accuracy, first.robust_accuracy)
+    assert np.array_equal(again.correlation, first.correlation) and again.images == first.images
+    assert again.features_cpu_s == first.features_cpu_s and caltech.is_complete(config, caltech.default_store("ci"))

@@ -24,7 +24,7 @@ def no_kernel(monkeypatch):
     ([("width", "2.5")], "invalid width=2.5: expected an integer."),
     ([("force", "maybe")], "invalid force='maybe': expected true or false."),
     ([("device", "gpu")], "unknown device='gpu': choose 'auto', 'cpu' or 'cuda[:i]'."),
-    ([("profile", "fast")], "unknown profile='fast': choose one of 'auto', 'paper', 'ci'."),
+    ([("profile", "fast")], "unknown profile='fast': choose one of 'auto', 'paper', 'ci', 'sweep'."),
     ([("profile", "ci"), ("n_positive", "10")], "invalid n_positive=10"),
     ([("loss", "hinge")], "unknown loss='hinge'"),
     ([("epoch", "3")], "unknown notebook synthetic_gmm.py parameter(s) ['epoch']"),

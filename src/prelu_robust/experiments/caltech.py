@@ -5,7 +5,9 @@ through the backbone once (:mod:`prelu_robust.features`, cached); their supercla
 fine label mod 10. One *run* is a (p, repeat) pair: train the probe (features -> width ->
 10, centred at the mean training feature, inputs normalised, no output bias) with Adam
 (:func:`~prelu_robust.probe.train_probe`, as MNIST), then attack it with AutoAttack's
-APGD-CE in l-infinity in the feature space, at every radius. Each run is one store entry.
+APGD-CE in l-infinity in the feature space, at every radius. Each run is one store entry;
+so is what the page draws of the features themselves (panel (a)'s correlation image, and
+what extracting them cost), so that a page whose entries are all stored needs no images.
 
 The attack works on the features mapped affinely into [0, 1] with a margin of
 ``box_margin`` feature units on each side, and the radius scaled the same way: no
@@ -35,13 +37,16 @@ from ..probe import HISTORY, ProbeSpec, train_probe
 from ..store import ResultsStore, default_store
 from ..train import AdamConfig
 from ..validation import require, require_choice, require_counts, require_powers
-from .common import PowerRun, SweepCost, all_stored, build_config, derive_seed, grid, resolve_profile as _resolve, sweep
+from .common import PowerRun, SweepCost, build_config, derive_seed, grid, resolve_profile as _resolve, sweep
 
-__all__ = ["KIND", "CaltechConfig", "CaltechRun", "PROFILES", "make_config", "check_inputs", "resolve_profile", "FeatureSplit",
-           "load_features", "FeatureBox", "compute_run", "stored_runs", "compute_entry", "CaltechResults",
+__all__ = ["KIND", "FEATURES_KIND", "CaltechConfig", "CaltechRun", "PROFILES", "make_config", "check_inputs", "resolve_profile", "FeatureSplit",
+           "load_features", "FeatureSummary", "summarize_features", "FeatureBox", "compute_run", "stored_runs", "compute_entry", "CaltechResults",
            "is_complete", "run"]
 
 KIND = "caltech-run"
+#: Panel (a)'s correlation image of the features and their extraction's cost, keyed by the
+#: images, the backbone and the panel's size: small, committed with the runs.
+FEATURES_KIND = "caltech-features"
 #: The config's product-precision settings ("auto" is resolved when a config is made).
 PRECISION_FIELDS = ("product_dtype",)
 
@@ -187,15 +192,41 @@ def compute_run(run: CaltechRun, split: FeatureSplit, device: torch.device,
     return arrays
 
 
-def stored_runs(config: CaltechConfig) -> list[tuple[str, CaltechRun]]:
+@dataclass(frozen=True)
+class FeatureSummary:
+    """The entry of what the page draws of the features of ``config``'s images."""
+
+    config: CaltechConfig
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that determine the images, their features and panel (a)."""
+        c = self.config
+        return {"dataset": c.dataset, "backbone": c.backbone, "n_images": c.n_images, "seed": c.seed,
+                "correlation_points": c.correlation_points}
+
+
+def summarize_features(config: CaltechConfig, split: FeatureSplit) -> dict[str, np.ndarray]:
+    """``correlation``: (m, m) cosines of the first m = ``correlation_points`` centred
+    training features, sorted by superclass then fine label (block-averaged, float16);
+    ``images``: what the features are of; ``features_cpu_s``: the extraction's CPU seconds."""
+    m = min(config.correlation_points, len(split.fine_train))
+    order_key = split.data.y_train[:m] * 1000 + split.fine_train[:m]
+    return {"correlation": correlation_image(split.data.x_train[:m], order_key),
+            "images": np.asarray(split.description), "features_cpu_s": np.asarray(split.features.cpu_s)}
+
+
+def stored_runs(config: CaltechConfig) -> list[tuple[str, CaltechRun | FeatureSummary]]:
     """Every store entry a page of ``config`` reads, as (kind, run): what a sweep computes."""
-    return [(KIND, one) for one in config.runs()]
+    return [(FEATURES_KIND, FeatureSummary(config))] + [(KIND, one) for one in config.runs()]
 
 
-def compute_entry(kind: str, run: CaltechRun, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
+def compute_entry(kind: str, run: CaltechRun | FeatureSummary, store: ResultsStore | None = None) -> dict[str, np.ndarray]:
     """One entry of :func:`stored_runs`, quietly: what a sweep's worker computes (the
     features come from the worker's cache, extracted there when missing)."""
-    return compute_run(run, load_features(run.config, show_progress=False), compute_device("auto"), False)
+    split = load_features(run.config, show_progress=False)
+    if kind == FEATURES_KIND:
+        return summarize_features(run.config, split)
+    return compute_run(run, split, compute_device("auto"), False)
 
 
 @dataclass
@@ -225,31 +256,37 @@ class CaltechResults:
 
 
 def is_complete(config: CaltechConfig, store: ResultsStore | None = None) -> bool:
-    """Whether every run of ``config`` is stored."""
-    return all_stored(store or default_store("paper"), KIND, config.runs())
+    """Whether every entry a page of ``config`` reads is stored."""
+    store = store or default_store("paper")
+    return all(store.has(kind, one.settings()) for kind, one in stored_runs(config))
 
 
 def run(config: CaltechConfig, profile: str = "custom", *, store: ResultsStore | None = None, device: str = "auto",
         force: bool = False, data_root: str | None = None, show_progress: bool = True) -> CaltechResults:
-    """Load every run of ``config`` from the store, computing (and storing) the missing
-    ones (``force``: all). The features are extracted (or loaded from their cache) first:
-    the correlation panel needs them even when every run is stored."""
+    """Load every entry of ``config`` from the store, computing (and storing) the missing
+    ones (``force``: all). The features are extracted (or loaded from their cache) only
+    when an entry is computed: a page whose entries are stored needs no images."""
     store = store or default_store(profile)
     dev = compute_device(device)
-    split = load_features(config, data_root, show_progress)
+    features: list[FeatureSplit] = []
+
+    def split() -> FeatureSplit:
+        if not features:
+            features.append(load_features(config, data_root, show_progress))
+        return features[0]
+
+    summary, _ = store.get_or_compute(FEATURES_KIND, FeatureSummary(config).settings(),
+                                      lambda: summarize_features(config, split()), force=force)
     P, R = len(config.powers), config.repeats
     fields = {k: [[None] * R for _ in range(P)] for k in (*HISTORY, "robust_accuracy", "train_seconds", "attack_seconds")}
     cost = SweepCost()
-    for one, arrays in sweep(store, KIND, config.runs(), lambda r: compute_run(r, split, dev, show_progress), cost,
+    for one, arrays in sweep(store, KIND, config.runs(), lambda r: compute_run(r, split(), dev, show_progress), cost,
                              force=force, show_progress=show_progress):
         for k in fields:
             fields[k][one.power_index][one.repeat] = arrays[k]
     stacked = {k: np.asarray(v, dtype=float) for k, v in fields.items()}
-    m = min(config.correlation_points, len(split.fine_train))
-    order_key = split.data.y_train[:m] * 1000 + split.fine_train[:m]  # by superclass, then fine label
-    correlation = correlation_image(split.data.x_train[:m], order_key)
-    return CaltechResults(config, profile, correlation=correlation, images=split.description,
-                          features_cpu_s=split.features.cpu_s, cost=cost, **stacked)
+    return CaltechResults(config, profile, correlation=summary["correlation"], images=str(summary["images"]),
+                          features_cpu_s=float(summary["features_cpu_s"]), cost=cost, **stacked)
 
 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, CaltechConfig]:
