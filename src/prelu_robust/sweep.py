@@ -37,6 +37,7 @@ import csv
 import importlib
 import itertools
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -209,7 +210,11 @@ def _executor(spec: str, workers: int):
     run at a time (``inline``, for debugging), a local Dask cluster (``dask``) or an existing
     Dask scheduler (``tcp://host:port``); and what to close afterwards."""
     if spec in ("local", "inline"):
-        executor = ProcessPoolExecutor(workers) if spec == "local" else ThreadPoolExecutor(1)
+        # spawned, not forked: a child forked after this process ran a multi-threaded torch
+        # product inherits a dead OpenMP pool and hangs in its first parallel product (here:
+        # "auto" precision times bf16 against float32 on a CPU with bf16 units)
+        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
+            if spec == "local" else ThreadPoolExecutor(1)
         return executor, executor.shutdown
     from distributed import Client, LocalCluster  # only a Dask sweep needs Dask
 
