@@ -68,11 +68,17 @@ display(Markdown(claims.markdown(rows)))
 #   F^(3) changes sign: `attacks.strong` starts there and breaks the points (the row
 #   "the largest accuracy over radii >= sqrt(2)/2"). Likewise p=1 nets break just past
 #   1/sqrt(K) under the strong attack.
-# - *The engine's steering for p=1 is not validated.* Its surrogate merges neurons whose
+# - *The engine's steering for p=1 fails its validation.* Its surrogate merges neurons whose
 #   directions agree within cosine 1 - 1e-3 (for p=1: two directions); steered by every
-#   neuron above 1e-3 of the largest contribution, unmerged, the attacks break more
-#   points at eps = 0.321 (the p=1 rows of the table are the merged engine's). For p=3
-#   the three steerings agree within the report's tolerance.
+#   neuron above 1e-3 of the largest contribution, unmerged, the attacks as written and
+#   exact break more points at eps = 0.321, just past 1/sqrt(K), and that steering matches
+#   the full computation. So the p=1 rows of the
+#   table, the merged engine's, overstate the robust accuracy there. Merging more tightly
+#   (down to cosine 1 - 1e-6) or steering with fewer neurons unmerged does not close the
+#   gap; the strong attack breaks every point at that radius whatever steers it
+#   (`benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1*.md`). The unmerged steering costs an
+#   order of magnitude more than the merged one, which is why the store does not use it
+#   yet. For p=3 the three steerings agree within the report's tolerance.
 #
 # **Algorithm 1.** The paper's ~1e-5 for dist(f_3, F^(3)) is what its ascent as written
 # returns: the same guard damps the steps, so the result is essentially the largest

@@ -7,21 +7,30 @@ first ``--points`` test points, steered three ways and always judged by the full
 exact signs:
 
 - ``engine``: the stored engine's surrogate (dominant neurons at 1e-3, merged by direction);
-- ``unmerged``: every neuron at >= 1e-3 of the largest contribution, in the exact span
+- ``D:M``: the neurons at >= D of the largest contribution, merged by direction when their
+  cosine exceeds 1 - M (``M = 0``: not merged), in the exact span of those neurons
   (singular directions down to 1e-6 of the largest) plus the centres;
-- ``full``: every neuron at >= 1e-6 (the verdicts' threshold), in the same way: the
-  full computation the others are validated against (the neurons left out carry at
-  most ~1e-6 of the net's contributions, see ``distance_rest_bound``).
+- ``unmerged``: ``1e-3:0``, every dominant neuron of the engine on its own;
+- ``full``: ``1e-6:0``, every neuron at the verdicts' threshold: the full computation the
+  others are validated against (the neurons left out carry at most ~1e-6 of the net's
+  contributions, see ``distance_rest_bound``).
+
+The model is trained with ``--product-dtype`` products (default bfloat16: the stored paper
+entries' precision, so that the net is the stored one; its training log matches the store).
 
 One row per model x radius x variant, with |engine - full| and |unmerged - full|, and
 Algorithm 1 both as written and per point. Writes a report (``--report``).
 
-    python benchmarks/bench/attack_fidelity.py --p 1 --points 1000 --report benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1.md
+    python benchmarks/bench/attack_fidelity.py --p 1 --points 2000 --ways engine,1e-3:1e-6,1e-1:0,1e-2:0,unmerged,full \
+        --report benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1.md
+    python benchmarks/bench/attack_fidelity.py --p 1 --repeat 1 --points 2000 \
+        --report benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1_REPEAT1.md
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -35,6 +44,7 @@ from prelu_robust.experiments import synthetic
 from prelu_robust.models import PReLUNet, ideal_net
 from prelu_robust.reporting import markdown_table
 from prelu_robust.spaces import NeuronSpan, SignExactSpan
+from prelu_robust.store import committed_store
 
 TOLERANCE = 0.005
 
@@ -51,9 +61,18 @@ def span_of(net: PReLUNet, tol: float, centres: torch.Tensor) -> torch.Tensor:
     return q[:, r.diagonal().abs() > 1e-10].to(net.W.dtype)
 
 
-def steering(net: PReLUNet, tol: float, centres: torch.Tensor) -> tuple[NeuronSpan, SignExactSpan, int]:
+#: Named steerings, as ``D:M`` (see the module docstring).
+NAMED_WAYS = {"unmerged": "1e-3:0", "full": "1e-6:0"}
+
+
+def steering(net: PReLUNet, way: str, centres: torch.Tensor) -> tuple[NeuronSpan, SignExactSpan, int]:
+    """The steps and verdicts of the steering ``way`` (``D:M`` or a name of :data:`NAMED_WAYS`)
+    and how many units steer."""
+    tol, merge = (float(part) for part in NAMED_WAYS.get(way, way).split(":"))
     contribution = neurons.contributions(net.W.detach(), net.v.detach()[0])
     sub = net.subnet(neurons.dominant(contribution, tol))
+    if merge > 0:
+        sub = neurons.merge_by_direction(sub, cos_tol=merge)
     basis = span_of(net, tol, centres)
     return NeuronSpan(sub, basis), SignExactSpan(net, basis, tol=1e-6), sub.width
 
@@ -75,13 +94,15 @@ def main() -> None:
     parser.add_argument("--p", type=float, required=True)
     parser.add_argument("--points", type=int, default=20000)
     parser.add_argument("--model", choices=("engine", "reference"), default="engine")
-    parser.add_argument("--ways", default="engine,unmerged,full")
+    parser.add_argument("--ways", default="engine,unmerged,full", help="engine, unmerged, full or D:M, comma-separated")
+    parser.add_argument("--repeat", type=int, default=0)
+    parser.add_argument("--product-dtype", default="bfloat16", help="training products (the stored entries': bfloat16)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--report", required=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = synthetic.PROFILES["paper"]
-    run = synthetic.SyntheticRun(config, args.p, 0, 0)
+    config = dataclasses.replace(synthetic.PROFILES["paper"], product_dtype=args.product_dtype)
+    run = synthetic.SyntheticRun(config, args.p, 0, args.repeat)
     start = time.process_time()
     if args.model == "engine":
         trained = synthetic.train_run(run, torch.device("cpu"), show_progress=False)
@@ -94,6 +115,11 @@ def main() -> None:
         spec, train, test = synthetic.run_data(run)
         x, y, x_train = test.x, test.y, train.x
     train_cpu = time.process_time() - start
+    stored = committed_store("paper").load(synthetic.KIND, run.settings()) if args.model == "engine" else None
+    same_net = "no stored entry for this run" if stored is None else (
+        "its training log equals the stored entry's" if np.array_equal(stored["log_loss"], np.asarray(trained.log.log_loss))
+        else "its training log differs from the stored entry's: another net than the stored one")
+    print(same_net, flush=True)
     x, y = x[: args.points], y[: args.points]
     centres_matrix = spec.centers()
     centres = Centres(centres_matrix, torch.tensor([1.0] * spec.n_positive + [-1.0] * (spec.n_clusters - spec.n_positive)))
@@ -103,7 +129,7 @@ def main() -> None:
         if way == "engine":
             ways[way] = (engine.steps, engine.verdicts, engine.surrogate.width)
         else:
-            ways[way] = steering(net, 1e-3 if way == "unmerged" else 1e-6, centres_matrix)
+            ways[way] = steering(net, way, centres_matrix)
     attacks = {"as_written": VARIANTS["as_written"](config.attack_steps, config.attack_step_size, loss_batch=config.n_test),
                "exact": VARIANTS["exact"](config.attack_steps, config.attack_step_size),
                "strong": VARIANTS["strong"](config.attack_steps, config.attack_step_size)}
@@ -141,8 +167,10 @@ def main() -> None:
         (spec.reference_directions() / spec.reference_directions().norm(dim=1, keepdim=True)).T
     header = ["variant", "eps"] + list(ways) + [f"abs({way} - {reference_way})" for way in worst]
     text = "\n".join([
-        f"# Attack fidelity: p = {args.p:g}, K = 10, alpha = 0.01, repeat 0, {args.model}-trained model", "",
-        f"CPU: {cpu_description()}; {args.threads} thread(s). Points: the first {len(y)} of the run's 20,000 test points.",
+        f"# Attack fidelity: p = {args.p:g}, K = 10, alpha = 0.01, repeat {args.repeat}, {args.model}-trained model "
+        f"({args.product_dtype} training products)", "",
+        f"CPU: {cpu_description()}; {args.threads} thread(s). Points: the first {len(y)} of the run's 20,000 test points. "
+        f"Model: {same_net}.",
         "Written by `benchmarks/bench/attack_fidelity.py` (its docstring defines the three steerings).", "",
         "Steering: " + "; ".join(f"{way}: {width} neurons in a span of rank {space.dim}"
                                  for way, (space, _, width) in ways.items()) + ".", "",
