@@ -47,7 +47,8 @@ repeats = None  # repeats per (p, alpha)
 schedule = None  # "loss_adaptive" (the engine) or "constant" (the reference's)
 prune_tol = None  # neurons below this share of the largest are frozen once the net fits
 product_dtype = None  # "auto" (bf16 where the CPU/GPU has bf16 units), "bfloat16" or "float32": the training products
-surrogate_tol = None  # which neurons steer the attacks and Algorithm 1
+steering = None  # "exact" (every neuron above prune_tol steers the attacks and Algorithm 1) or "merged" (a cheaper surrogate)
+surrogate_tol = None  # the neurons the merged steering keeps and merges
 eps_grid = None  # l2 radii of panel (e)
 attack_points = None  # test points attacked
 attack_steps = None  # PGD steps
@@ -71,6 +72,8 @@ from prelu_robust.store import default_store
 
 page_profile, config = synthetic.resolve_profile(profile, **notebook_overrides(globals(), synthetic.SyntheticConfig))
 results = synthetic.run(config, page_profile, device=device, force=force)
+# the three attack variants and Algorithm 1 as written on the attacked models (None: not stored at paper)
+curves = synthetic.variants(config, default_store(page_profile), compute=page_profile != "paper", device=device)
 display(Markdown(profile_banner(results)), metadata=page_metadata(results))
 display(Markdown(page_parameters("notebooks/synthetic_gmm.py", globals(), config)))
 if warning := training_check(results):  # empty when every net fit its training data
@@ -80,7 +83,7 @@ if warning := training_check(results):  # empty when every net fit its training 
 # ## The figure
 
 # %% tags=["hide-input"]
-fig = plots.synthetic_figure(results)
+fig = plots.synthetic_figure(results, curves)
 
 # %% [markdown]
 # ## Against the paper
@@ -108,8 +111,6 @@ display(Markdown(synthetic_summary(results)))
 # are computed here.
 
 # %% tags=["hide-input"]
-store = default_store(page_profile)
-curves = synthetic.variants(config, store, compute=page_profile != "paper", device=device)
 if curves is None:
     display(Markdown("*Not in the store for these settings: `prelu-robust compute synthetic --profile paper` "
                      "with this page's settings computes them.*"))

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from prelu_robust.engine import STEERINGS
 from prelu_robust.experiments import alignment, mnist, synthetic
 from prelu_robust.store import ResultsStore
 
@@ -34,9 +35,10 @@ ALIGNMENT = dict(n=60, width=12, steps=300, n_snapshots=5)
 
 def fill(store: ResultsStore) -> None:
     """Compute one small entry (or a few) of every kind into ``store``."""
-    config = synthetic.make_config("ci", **SYNTHETIC)
-    synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
-    synthetic.variants(config, store, compute=True, device="cpu", show_progress=False)
+    for steering in STEERINGS:  # the committed stores' merged steering as well as the exact one
+        config = synthetic.make_config("ci", **SYNTHETIC, steering=steering)
+        synthetic.run(config, "ci", store=store, device="cpu", show_progress=False)
+        synthetic.variants(config, store, compute=True, device="cpu", show_progress=False)
     mnist.run(mnist.make_config("ci", **MNIST), "ci", store=store, device="cpu", show_progress=False)
     alignment.run(alignment.make_config(**ALIGNMENT), store=store)
 
@@ -91,7 +93,8 @@ def test_a_changed_computation_under_the_same_version_is_caught(tmp_path, monkey
 
 
 if __name__ == "__main__":
-    shutil.rmtree(GOLDEN, ignore_errors=True)
+    if "--add" not in sys.argv:  # --add: keep the golden entries, write the new keys only
+        shutil.rmtree(GOLDEN, ignore_errors=True)
     fill(ResultsStore(GOLDEN))
     for meta in GOLDEN.glob("*/*/meta.json"):  # provenance changes with every run; the arrays are what is compared
         meta.unlink()

@@ -6,6 +6,7 @@ from rounding import assert_within, score_bound
 
 from prelu_robust.attacks import L2Attack, robust_accuracy_curve
 from prelu_robust.data.gmm import MixtureSpec, sample_mixture
+from prelu_robust.engine import SpanEngine
 from prelu_robust.metrics import distance_to_ideal
 from prelu_robust.models import PReLUNet, ideal_classifier, ideal_net
 from prelu_robust.neurons import merge_by_direction
@@ -30,6 +31,26 @@ def test_span_attack_from_zero_equals_the_full_space_attack(trained_nets, p):
     full = robust_accuracy_curve(net, x, y, EPS, attack)
     span = robust_accuracy_curve(net, x, y, EPS, attack, space=NeuronSpan(net, basis))
     assert torch.equal(full, span)
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0])
+def test_the_engines_exact_steering_is_the_nets_own_attack(trained_nets, p):
+    """steering="exact" steps with every neuron, unmerged: the full-space attack's curve;
+    "merged" steers p=1 by a few merged units instead."""
+    nets, _, test = trained_nets
+    net = _double(nets[p])
+    x, y = test.x[:200].double(), test.y[:200].double()
+    attack = L2Attack(steps=60)
+    exact = SpanEngine.build(net, surrogate_tol=1e-3, prune_tol=0.0, steering="exact")
+    assert exact.surrogate.width == net.width
+    assert torch.equal(exact.robust_accuracy_curve(x, y, EPS, attack, seed=0), robust_accuracy_curve(net, x, y, EPS, attack))
+    merged = SpanEngine.build(net, surrogate_tol=1e-3, prune_tol=0.0, steering="merged")
+    assert merged.surrogate.width < net.width
+
+
+def test_an_unknown_steering_is_refused(trained_nets):
+    with pytest.raises(ValueError, match="steering"):
+        SpanEngine.build(trained_nets[0][1.0], surrogate_tol=1e-3, steering="fast")
 
 
 def test_span_scores_are_exact_off_the_span(trained_nets):

@@ -7,6 +7,9 @@ first ``--points`` test points, steered three ways and always judged by the full
 exact signs:
 
 - ``engine``: the stored engine's surrogate (dominant neurons at 1e-3, merged by direction);
+- ``exact``: the library's exact steering (``SpanEngine.build(..., steering="exact")``), built
+  by the library itself: the same neurons and span as ``full``, which this script builds on
+  its own, so that the two agree up to rounding if the library is right;
 - ``D:M``: the neurons at >= D of the largest contribution, merged by direction when their
   cosine exceeds 1 - M (``M = 0``: not merged), in the exact span of those neurons
   (singular directions down to 1e-6 of the largest) plus the centres;
@@ -94,7 +97,7 @@ def main() -> None:
     parser.add_argument("--p", type=float, required=True)
     parser.add_argument("--points", type=int, default=20000)
     parser.add_argument("--model", choices=("engine", "reference"), default="engine")
-    parser.add_argument("--ways", default="engine,unmerged,full", help="engine, unmerged, full or D:M, comma-separated")
+    parser.add_argument("--ways", default="engine,unmerged,full", help="engine, exact, unmerged, full or D:M, comma-separated")
     parser.add_argument("--repeat", type=int, default=0)
     parser.add_argument("--product-dtype", default="bfloat16", help="training products (the stored entries': bfloat16)")
     parser.add_argument("--threads", type=int, default=1)
@@ -128,6 +131,10 @@ def main() -> None:
     for way in args.ways.split(","):
         if way == "engine":
             ways[way] = (engine.steps, engine.verdicts, engine.surrogate.width)
+        elif way == "exact":
+            exact_engine = SpanEngine.build(net, surrogate_tol=config.surrogate_tol, prune_tol=config.prune_tol,
+                                            extra=centres_matrix, steering="exact")
+            ways[way] = (exact_engine.steps, exact_engine.verdicts, exact_engine.surrogate.width)
         else:
             ways[way] = steering(net, way, centres_matrix)
     attacks = {"as_written": VARIANTS["as_written"](config.attack_steps, config.attack_step_size, loss_batch=config.n_test),

@@ -1,16 +1,27 @@
 """The span engine: the fast, exact-verdict attack and Algorithm 1 on one trained
 plain pReLU net, set up in one call.
 
-Steps are steered by the *surrogate*: the dominant neurons (at least
-``surrogate_tol`` of the largest contribution) merged by direction, in the span
-of their directions (plus any ``extra`` directions, e.g. the cluster centres).
+Steps are steered by the *steering net*, in the span of its neurons (plus any ``extra``
+directions, e.g. the cluster centres). Two steerings (:data:`STEERINGS`):
+
+- ``"exact"``: every neuron of at least ``prune_tol`` of the largest contribution, each on
+  its own, in their span down to ``prune_tol`` of its largest singular value: the net's own
+  gradient, less what neurons and directions below ``prune_tol`` add;
+- ``"merged"``: the neurons of at least ``surrogate_tol`` of the largest contribution,
+  merged by direction (:func:`~prelu_robust.neurons.merge_by_direction`), in their span down
+  to ``surrogate_tol``: a surrogate, tens of times cheaper for p = 1 (hundreds of neurons
+  merge into two), but not the net's gradient. On the paper-scale p = 1 nets it steers PGD
+  to other outcomes just past the breaking radius
+  (``benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1*.md``); the committed paper store still
+  holds its curves.
+
 Verdicts have the full net's exact sign (:class:`~prelu_robust.spaces.SignExactSpan`:
 the neurons above ``prune_tol`` of the largest contribution, and all of them where
 the others could flip a sign). A radius where every point is certified is not
 attacked. The distances of Algorithm 1 are scored with the neurons above
 ``prune_tol``; the others change a distance by at most ``distance_rest_bound``.
 
-    engine = SpanEngine.build(net, surrogate_tol=1e-3, prune_tol=1e-6, extra=spec.centers())
+    engine = SpanEngine.build(net, surrogate_tol=1e-3, prune_tol=1e-6, extra=spec.centers(), steering="exact")
     curve = engine.robust_accuracy_curve(x, y, eps_grid, L2Attack(steps=2000), seed=0)
     estimate = engine.distance_to(ideal_net(spec, p), x_train, seed=0)
 """
@@ -27,10 +38,14 @@ from .attacks.pgd import Centres, L2Attack, ZeroStartRuns, robust_accuracy_curve
 from .metrics import DistanceEstimate, distance_to_ideal
 from .models import PReLUNet
 from .spaces import Basis, NeuronSpan, SignExactSpan, neuron_basis, score_and_grad
+from .validation import require
 
-__all__ = ["SpanEngine"]
+__all__ = ["SpanEngine", "STEERINGS"]
 
 Tensor = torch.Tensor
+
+#: The steerings of :meth:`SpanEngine.build` (see the module docstring).
+STEERINGS = ("exact", "merged")
 
 #: Points attacked per call: the span engine's arrays are (rows, r), small enough for all.
 CHUNK = 20000
@@ -40,9 +55,9 @@ CHUNK = 20000
 class SpanEngine:
     """One trained net and the spaces the fast computations use.
 
-    ``surrogate``: the dominant neurons merged by direction (steers the steps);
-    ``basis``: the orthonormal basis (D, r) the steps move in; ``steps``: the
-    surrogate in that basis; ``verdicts``: the net's exact signs in that basis.
+    ``surrogate``: the steering net (the neurons that steer the steps, merged or not);
+    ``basis``: the orthonormal basis (D, r) the steps move in; ``steps``: the steering
+    net in that basis; ``verdicts``: the net's exact signs in that basis.
     """
 
     net: PReLUNet
@@ -53,13 +68,27 @@ class SpanEngine:
 
     @classmethod
     def build(cls, net: PReLUNet, *, surrogate_tol: float, prune_tol: float = 0.0,
-              extra: Tensor | None = None) -> "SpanEngine":
-        """Set up the engine for the plain net ``net``; ``extra`` (m, D) rows join the basis."""
+              extra: Tensor | None = None, steering: str = "merged") -> "SpanEngine":
+        """Set up the engine for the plain net ``net`` with one of :data:`STEERINGS`;
+        ``extra`` (m, D) rows join the basis."""
+        require(steering in STEERINGS, "steering", steering, f"one of {', '.join(STEERINGS)}")
+        if steering == "merged":
+            return cls.steered_by(net, tol=surrogate_tol, merge=surrogate_tol, rank_tol=surrogate_tol,
+                                  prune_tol=prune_tol, extra=extra)
+        return cls.steered_by(net, tol=prune_tol, merge=0.0, rank_tol=prune_tol, prune_tol=prune_tol, extra=extra)
+
+    @classmethod
+    def steered_by(cls, net: PReLUNet, *, tol: float, merge: float, rank_tol: float, prune_tol: float = 0.0,
+                   extra: Tensor | None = None) -> "SpanEngine":
+        """The engine steered by the neurons of at least ``tol`` of the largest contribution,
+        merged where their cosine exceeds ``1 - merge`` (0: not merged), in their span down to
+        ``rank_tol`` (:func:`~prelu_robust.spaces.neuron_basis`) plus ``extra`` (m, D)."""
         contribution = neurons.contributions(net.W.detach(), net.v.detach()[0])
-        surrogate = neurons.merge_by_direction(net.subnet(neurons.dominant(contribution, surrogate_tol)),
-                                               cos_tol=surrogate_tol)
-        basis = neuron_basis(surrogate, rank_tol=surrogate_tol, extra=extra)
-        return cls(net, surrogate, basis, NeuronSpan(surrogate, basis.vectors),
+        steering = net.subnet(neurons.dominant(contribution, tol))
+        if merge > 0:
+            steering = neurons.merge_by_direction(steering, cos_tol=merge)
+        basis = neuron_basis(steering, rank_tol=rank_tol, extra=extra)
+        return cls(net, steering, basis, NeuronSpan(steering, basis.vectors),
                    SignExactSpan(net, basis.vectors, tol=prune_tol))
 
     def space_of(self, other: PReLUNet) -> NeuronSpan:
@@ -74,7 +103,7 @@ class SpanEngine:
                               seed: int, carry_broken: bool = False,
                               zero_start: ZeroStartRuns | None = None, centres: Centres | None = None) -> Tensor:
         """:func:`~prelu_robust.attacks.robust_accuracy_curve` of the net on x (n, D), y (n,),
-        steered by the surrogate and judged by the exact verdicts: (len(eps_grid),)."""
+        steered by the steering net and judged by the exact verdicts: (len(eps_grid),)."""
         return robust_accuracy_curve(self.net, x, y, eps_grid, attack, seed=seed, space=self.steps,
                                      exact_space=self.verdicts, chunk_size=CHUNK, carry_broken=carry_broken,
                                      zero_start=zero_start, centres=centres)

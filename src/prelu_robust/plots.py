@@ -37,12 +37,18 @@ def band(ax: Axes, x: np.ndarray, runs: np.ndarray, label: str, color: str, **li
     ax.fill_between(x, runs.min(0), runs.max(0), color=color, alpha=0.2, linewidth=0)
 
 
-def distance_panel(ax: Axes, r: SyntheticResults) -> None:
-    """(a) dist(f_p, ideal) against alpha, log scale; dashed: the paper's range."""
+def distance_panel(ax: Axes, r: SyntheticResults, variants: VariantCurves | None = None) -> None:
+    """(a) dist(f_p, ideal) against alpha, log scale, each point ascending its own objective;
+    with ``variants``, Algorithm 1 as written at the first alpha (min, mean, max over repeats);
+    dashed: the paper's range."""
     alphas = np.asarray(r.config.alphas)
     for pi, p in enumerate(r.config.powers):
         target = "F" if aligns_with_class_averages(p) else f"F^{{({p:g})}}"
         band(ax, alphas, r.distance[pi].T, rf"$\mathrm{{dist}}(f_{{{p:g}}}, {target})$", color_of(p), marker="o", ms=3)
+        if variants is not None:
+            written = np.asarray(variants.distance_as_written[pi], float)
+            ax.errorbar([alphas[0]], [written.mean()], yerr=[[written.mean() - written.min()], [written.max() - written.mean()]],
+                        fmt="D", mfc="none", color=color_of(p), ms=5, capsize=2, label=f"p={p:g}, as written")
     if r.config.n_clusters == 10:
         ax.plot(alphas[[0, -1]], paper.SYNTHETIC_DIST_P1, "--", color=color_of(1), lw=1, label="paper, p=1")
         ax.plot(alphas[[0, -1]], paper.SYNTHETIC_DIST_P3, "--", color=color_of(3), lw=1, label="paper, p=3")
@@ -75,14 +81,23 @@ def cosine_panel(ax: Axes, r: SyntheticResults, p: float, n_neurons: int | None 
     plt.colorbar(image, ax=ax, fraction=0.03)
 
 
-def robust_panel(ax: Axes, r: SyntheticResults) -> None:
-    """(e) robust accuracy against the l2 radius, reference and strong attacks."""
+#: How each attack variant is drawn.
+VARIANT_LINES = {"as_written": dict(ls="-"), "exact": dict(ls="--"), "strong": dict(ls=":", lw=2)}
+
+
+def robust_panel(ax: Axes, r: SyntheticResults, variants: VariantCurves | None = None) -> None:
+    """(e) robust accuracy against the l2 radius: the three attack variants (``variants``:
+    as written, exact, strong), else the runs' own exact and strong attacks."""
     cfg = r.config
     eps = np.asarray(cfg.eps_grid)
     for pi, p in enumerate(cfg.powers):
         c = color_of(p)
-        band(ax, eps, r.robust_reference[pi], f"p={p:g}, reference PGD", c, marker="o", ms=3)
-        band(ax, eps, r.robust_strong[pi], f"p={p:g}, strong PGD", c, ls=":", marker="s", ms=2)
+        if variants is None:
+            band(ax, eps, r.robust_reference[pi], f"p={p:g}, reference PGD", c, marker="o", ms=3)
+            band(ax, eps, r.robust_strong[pi], f"p={p:g}, strong PGD", c, ls=":", marker="s", ms=2)
+        else:
+            for name, line in VARIANT_LINES.items():
+                band(ax, eps, variants.robust[name][pi], f"p={p:g}, {name.replace('_', ' ')}", c, **line)
         ax.plot(eps, r.robust_ideal[pi], color=c, lw=0.8, ls="-.", alpha=0.7,
                 label=("F" if aligns_with_class_averages(p) else f"F^({p:g})") + ", reference PGD")
         if p in paper.SYNTHETIC_ROBUST and paper.is_synthetic_setting(cfg.n_clusters, cfg.n_positive, eps):
@@ -96,10 +111,6 @@ def robust_panel(ax: Axes, r: SyntheticResults) -> None:
     ax.set(xlabel=r"$\ell_2$ radius $\varepsilon$", ylabel="robust accuracy", ylim=(-0.02, 1.02),
            title=rf"(e) robust accuracy, models at $\alpha={cfg.alphas[0]:g}$")
     ax.legend(fontsize=6, loc="upper right")
-
-
-#: How each attack variant is drawn.
-VARIANT_LINES = {"as_written": dict(ls="-"), "exact": dict(ls="--"), "strong": dict(ls=":", lw=2)}
 
 
 def variants_figure(curves: VariantCurves, config: SyntheticConfig) -> Figure:
@@ -126,16 +137,17 @@ def variants_figure(curves: VariantCurves, config: SyntheticConfig) -> Figure:
     return fig
 
 
-def synthetic_figure(r: SyntheticResults) -> Figure:
+def synthetic_figure(r: SyntheticResults, variants: VariantCurves | None = None) -> Figure:
     """All five panels of the Section 5.1 figure: the cosine maps of two powers share the
-    bottom row as in the paper; with more powers, each has a row of its own."""
+    bottom row as in the paper; with more powers, each has a row of its own. ``variants``:
+    the attack variants of panel (e) and Algorithm 1 as written on panel (a)."""
     powers = list(r.config.powers)
     cosine_rows = 1 if len(powers) <= 2 else len(powers)
     fig = plt.figure(figsize=(13, 4 * (1 + cosine_rows)), layout="constrained")
     grid = fig.add_gridspec(1 + cosine_rows, 3)
-    distance_panel(fig.add_subplot(grid[0, 0]), r)
+    distance_panel(fig.add_subplot(grid[0, 0]), r, variants)
     contribution_panel(fig.add_subplot(grid[0, 1]), r)
-    robust_panel(fig.add_subplot(grid[0, 2]), r)
+    robust_panel(fig.add_subplot(grid[0, 2]), r, variants)
     if len(powers) == 2:
         cosine_panel(fig.add_subplot(grid[1, :2]), r, powers[0])
         cosine_panel(fig.add_subplot(grid[1, 2]), r, powers[1])

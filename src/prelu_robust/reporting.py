@@ -119,6 +119,22 @@ def _shown_path(path: str) -> str:
         return path
 
 
+#: What a page steered by the merged surrogate says of its p = 1 curves.
+MERGED_P1_WARNING = (
+    "\n\n**The p=1 curves are steered by the merged surrogate**, not by the net's gradient: on the "
+    "paper-scale p=1 nets it breaks fewer points just past 1/sqrt(K) than the exact steering, beyond the "
+    "tolerance of the validation (`benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1*.md`). Re-run with "
+    "`-p steering exact` for the net's own attack (for p=1 at the paper's size, CPU-hours per model).")
+
+
+def _steering(c: SyntheticConfig) -> str:
+    """Which neurons steer the attacks and Algorithm 1 (engine.STEERINGS)."""
+    if c.steering == "merged":
+        return (f"steps steered by the neurons above {c.surrogate_tol:g} of the largest contribution, merged by "
+                "direction (the merged surrogate)")
+    return f"steps steered by every neuron above {c.prune_tol or 0:g} of the largest contribution (exact steering)"
+
+
 def profile_banner(r: SyntheticResults) -> str:
     """A note stating the profile, the key settings and the compute time."""
     c = r.config
@@ -134,11 +150,12 @@ def profile_banner(r: SyntheticResults) -> str:
         f"{len(c.alphas)} alphas x {c.repeats} repeats x p in {list(c.powers)}; "
         f"attack: {c.attack_steps} steps of {c.attack_step_size:g} on {c.attack_points} test points, "
         f"strong attack {c.strong_restarts} restarts; Algorithm 1: {c.dist_batches} x {c.dist_batch_size} points, "
-        f"{c.dist_steps} steps of {c.dist_step_size:g}.\n\n"
+        f"{c.dist_steps} steps of {c.dist_step_size:g}; {_steering(c)}.\n\n"
         f"Compute: {_duration(r.cost.wall_s)} wall, {_duration(r.cost.cpu_s)} CPU over {r.cost.total} runs "
         f"({_computed_and_loaded(r.cost)})"
         + (f"; computed at git {r.cost.provenance.get('git_revision')} on {r.cost.provenance.get('date')}."
            if r.cost.provenance.get("git_revision") else ".")
+        + (MERGED_P1_WARNING if c.steering == "merged" and 1.0 in c.powers else "")
         + ("\n\nThe ci profile is a scaled-down smoke run: read its numbers as a check "
            "that the pipeline works, not as the paper's figure." if r.profile != "paper" else "")
         + "\n```"
@@ -463,7 +480,9 @@ def sweep_banner(r: sweep_results.SweepResults, command: str) -> str:
     shared = ("" if first is None else
               f" Each run: D = {first['dim']}, {first['n_train']} training points, width {first['width']}, "
               f"{first['attack_points']} attacked test points, {first['attack_steps']} PGD steps of "
-              f"{first['attack_step_size']:g} at {r.table['eps'].nunique()} radii from 0 to {r.table['eps'].max():g}.")
+              f"{first['attack_step_size']:g} at {r.table['eps'].nunique()} radii from 0 to {r.table['eps'].max():g}, "
+              + ("steered by the merged surrogate (not the net's gradient for p = 1: see the synthetic page)."
+                 if first.get("steering", synthetic.MERGED) == synthetic.MERGED else "with exact steering."))
     lines = [f"**{len(r.values)} points** ({r.axis_name} = {', '.join(f'{v:g}' for v in r.values)}), "
              f"{r.entries - len(r.missing)} of {r.entries} store entries present, "
              f"{_cpu_hours(r.cpu_s)} of computation as the entries recorded it.{shared}"]

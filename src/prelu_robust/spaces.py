@@ -298,14 +298,15 @@ def neuron_basis(net: PReLUNet, rank_tol: float = 0.0, extra: Tensor | None = No
     """Orthonormal basis of the span of the neurons weighted by their contributions.
 
     Singular directions of ``diag(|v_j| ||w_j||) W/||w_j||`` below ``rank_tol``
-    times the largest are dropped (``rank_tol=0`` keeps the whole numerical span).
+    times the largest are dropped (``rank_tol=0`` keeps the whole numerical span: the
+    directions above W's rounding, ``eps(W) max(W.shape)`` times the largest).
     ``extra`` (m, D) rows are always included (e.g. the cluster centres).
     """
     W = net.W.detach()
     contribution = neurons.contributions(W, net.v.detach())
     weighted = (W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)) * contribution[:, None]
     _, sing, vh = torch.linalg.svd(weighted.double(), full_matrices=False)
-    floor = max(rank_tol, torch.finfo(W.dtype).eps * max(W.shape)) * sing[0]
+    floor = (rank_tol if rank_tol > 0 else torch.finfo(W.dtype).eps * max(W.shape)) * sing[0]
     keep = sing > floor
     residual = float(sing[~keep].max() / sing[0]) if (~keep).any() else 0.0
     vectors = vh[keep]

@@ -19,7 +19,7 @@ from ..attacks import VARIANTS, Centres, L2Attack, ZeroStartRuns, as_written, ex
 from .. import neurons
 from ..data.gmm import MixtureSpec, sample_mixture
 from ..device import compute_device
-from ..engine import CHUNK, SpanEngine
+from ..engine import CHUNK, STEERINGS, SpanEngine
 from ..metrics import cosine_matrix
 from ..models import PReLUNet, ideal_net
 from ..spaces import NeuronSpan
@@ -67,9 +67,11 @@ class SyntheticConfig:
     schedule: str = "loss_adaptive"
     prune_tol: float | None = 1e-6
     product_dtype: str | None = AUTO
-    # attacks and Algorithm 1 step with the neurons carrying >= surrogate_tol of the largest
-    # contribution, merged when their cosine exceeds 1 - surrogate_tol, in their span;
-    # every verdict has the full net's exact sign
+    # what steers the attacks and Algorithm 1 (engine.STEERINGS): "exact", every neuron above
+    # prune_tol; "merged", the neurons carrying >= surrogate_tol of the largest contribution,
+    # merged when their cosine exceeds 1 - surrogate_tol (cheaper for p=1, but not the net's
+    # gradient); every verdict has the full net's exact sign either way
+    steering: str = "exact"
     surrogate_tol: float = 1e-3
     # robust accuracy (models of the first alpha)
     eps_grid: tuple[float, ...] = grid(0.0, 1.5, 15)
@@ -101,6 +103,7 @@ class SyntheticConfig:
         require_choice("loss", self.loss, LOSSES)
         require_choice("schedule", self.schedule, SCHEDULES)
         resolve_precision_fields(self, *PRECISION_FIELDS)
+        require_choice("steering", self.steering, STEERINGS)
         require(0 < self.surrogate_tol < 1, "surrogate_tol", self.surrogate_tol, "a number in (0, 1)")
         require(len(self.eps_grid) >= 1 and all(e >= 0 for e in self.eps_grid), "eps_grid",
                 self.eps_grid, "a non-empty list of radii >= 0")
@@ -146,13 +149,19 @@ class SyntheticRun(PowerRun):
         if not self.attacked:
             for name in ("eps_grid", "attack_points", "attack_steps", "attack_step_size", "strong_restarts"):
                 settings.pop(name)
+        if settings["steering"] == MERGED:
+            settings.pop("steering")  # the keys of the entries stored before the choice existed
         settings.update(alpha=self.alpha, attacked=self.attacked, attack_ideal=self.attack_ideal,
                         data_seed=self.data_seed)
         return settings
 
 
+#: The steering of the committed paper and sweep stores (results/paper, results/sweep), computed
+#: before the exact steering existed; a recompute with steering "exact" replaces it.
+MERGED = "merged"
+
 PROFILES: dict[str, SyntheticConfig] = {
-    "paper": SyntheticConfig(),
+    "paper": SyntheticConfig(steering=MERGED),
     # ci: a gradient-flow time (epochs x batches x lr = 4000) long enough for larger D, K or
     # smaller alphas to leave the alignment phase; the loss-adaptive schedule covers whatever
     # is left after the net fits in a few epochs, so a net costs about its alignment phase
@@ -167,7 +176,7 @@ PROFILES: dict[str, SyntheticConfig] = {
     "sweep": SyntheticConfig(
         dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=1000,
         alphas=(0.01,), repeats=3, attack_points=500, dist_batches=2, dist_batch_size=200, dist_steps=200,
-        top_neurons=100, product_dtype="float32"),
+        top_neurons=100, product_dtype="float32", steering=MERGED),
 }
 
 
@@ -227,7 +236,7 @@ def compute_run(run: SyntheticRun, device: torch.device, show_progress: bool = T
 
     ideal = ideal_net(spec, run.p).to(device)  # F or F^(p), with its closed-form gradient
     engine = SpanEngine.build(net, surrogate_tol=c.surrogate_tol, prune_tol=c.prune_tol or 0.0,
-                              extra=spec.centers().to(device))
+                              extra=spec.centers().to(device), steering=c.steering)
     ideal_space = engine.space_of(ideal)
     test_accuracy = float((y_test * engine.scores(x_test) > 0).double().mean())
     distance = engine.distance_to(ideal, x_train, n_batches=c.dist_batches, batch_size=c.dist_batch_size,
@@ -305,7 +314,7 @@ def compute_variants(one: VariantsRun, device: torch.device, show_progress: bool
     spec = trained.spec
     x, y = trained.x_test[: c.attack_points], trained.y_test[: c.attack_points]
     engine = SpanEngine.build(trained.net, surrogate_tol=c.surrogate_tol, prune_tol=c.prune_tol or 0.0,
-                              extra=spec.centers().to(device))
+                              extra=spec.centers().to(device), steering=c.steering)
     centres = centres_of(spec)
     attacks = {"as_written": as_written(c.attack_steps, c.attack_step_size, loss_batch=c.attack_points),
                "exact": exact(c.attack_steps, c.attack_step_size),
