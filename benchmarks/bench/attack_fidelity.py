@@ -110,13 +110,15 @@ def main() -> None:
     if args.model == "engine":
         trained = synthetic.train_run(run, torch.device("cpu"), show_progress=False)
         net, spec, x, y = trained.net, trained.spec, trained.x_test, trained.y_test
-        x_train = trained.x_train
+        x_train, y_train = trained.x_train, trained.y_train
     else:
         net = load_reference(args.p)
         if net is None:
             raise SystemExit(f"no reference model: run scripts/reference_runs.py --p {args.p:g} first")
         spec, train, test = synthetic.run_data(run)
-        x, y, x_train = test.x, test.y, train.x
+        x, y, x_train, y_train = test.x, test.y, train.x, train.y
+    with torch.no_grad():  # computed alike for both models: comparisons at matched loss
+        final_loss = float(torch.exp(-y_train * net(x_train)).mean())
     train_cpu = time.process_time() - start
     stored = committed_store("paper").load(synthetic.KIND, run.settings()) if args.model == "engine" else None
     same_net = "no stored entry for this run" if stored is None else (
@@ -183,6 +185,7 @@ def main() -> None:
                                  for way, (space, _, width) in ways.items()) + ".", "",
         f"Largest |difference| to `{reference_way}` over radii and variants: "
         + ", ".join(f"{way} {gap:.4f}" for way, gap in worst.items()) + f" (tolerance {TOLERANCE}).", "",
+        f"Final training loss (mean exp(-y f) over the 20,000 training points): {final_loss:.3e}.",
         f"Algorithm 1 on this model: as written {distances['as written']:.3e}, per point {distances['per point']:.3e}.",
         f"Top-{config.top_neurons} neurons: median of max cosine with (mu_+, mu_-) "
         f"{float(cos[:, :2].max(1).values.median()):.4f}; centres covered at cosine > 0.99: "
