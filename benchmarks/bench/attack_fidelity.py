@@ -177,7 +177,8 @@ def main() -> None:
     header = ["variant", "eps"] + list(ways) + [f"abs({way} - {reference_way})" for way in worst]
     text = "\n".join([
         f"# Attack fidelity: p = {args.p:g}, K = 10, alpha = 0.01, repeat {args.repeat}, {args.model}-trained model "
-        f"({args.product_dtype} training products)", "",
+        + (f"({args.product_dtype} training products)" if args.model == "engine" else "(plain float32 SGD, 80,200 steps)"),
+        "",
         f"CPU: {cpu_description()}; {args.threads} thread(s). Points: the first {len(y)} of the run's 20,000 test points. "
         f"Model: {same_net}.",
         "Written by `benchmarks/bench/attack_fidelity.py` (its docstring defines the three steerings).", "",
