@@ -122,6 +122,7 @@ def test_each_shipped_sweep_is_committed_complete_within_half_an_hour_on_two_cor
     assert plan.question and r.complete, r.missing[:3]
     assert set(r.table["product_dtype"]) == {"float32"} and r.table["repeat"].nunique() >= 3
     assert r.table["attack_steps"].eq(2000).all()  # the paper's attack, not a reduced one
+    assert r.table["steering"].eq("exact").all()  # steered by the nets' own gradients
     assert r.cpu_s / 2 < 30 * 60  # as the entries recorded their computation
     pages = {page.parameters.get("sweep_file") for page in book_pages.load().notebooks}
     assert f"sweeps/{path.name}" in pages

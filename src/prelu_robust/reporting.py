@@ -481,7 +481,8 @@ def sweep_banner(r: sweep_results.SweepResults, command: str) -> str:
               f" Each run: D = {first['dim']}, {first['n_train']} training points, width {first['width']}, "
               f"{first['attack_points']} attacked test points, {first['attack_steps']} PGD steps of "
               f"{first['attack_step_size']:g} at {r.table['eps'].nunique()} radii from 0 to {r.table['eps'].max():g}, "
-              + ("steered by the merged surrogate (not the net's gradient for p = 1: see the synthetic page)."
+              + ("steered by the merged surrogate, not the net's gradient: at these sizes it moves the as-written "
+                 "and exact curves of p <= 2, not the strong ones (`benchmarks/reports/RESULTS_STEERING_SWEEP.md`)."
                  if first.get("steering", synthetic.MERGED) == synthetic.MERGED else "with exact steering."))
     lines = [f"**{len(r.values)} points** ({r.axis_name} = {', '.join(f'{v:g}' for v in r.values)}), "
              f"{r.entries - len(r.missing)} of {r.entries} store entries present, "

@@ -156,8 +156,8 @@ class SyntheticRun(PowerRun):
         return settings
 
 
-#: The steering of the committed paper and sweep stores (results/paper, results/sweep), computed
-#: before the exact steering existed; a recompute with steering "exact" replaces it.
+#: The steering of the committed paper store (results/paper), computed before the exact
+#: steering existed; a recompute with steering "exact" replaces it.
 MERGED = "merged"
 
 PROFILES: dict[str, SyntheticConfig] = {
@@ -176,7 +176,7 @@ PROFILES: dict[str, SyntheticConfig] = {
     "sweep": SyntheticConfig(
         dim=100, n_train=2000, n_test=1000, width=200, init_scale=1e-6, epochs=1000,
         alphas=(0.01,), repeats=3, attack_points=500, dist_batches=2, dist_batch_size=200, dist_steps=200,
-        top_neurons=100, product_dtype="float32", steering=MERGED),
+        top_neurons=100, product_dtype="float32"),
 }
 
 
