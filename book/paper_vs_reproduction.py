@@ -79,7 +79,7 @@ display(Markdown(claims.markdown(rows)))
 #   what the authors' attack finds on our nets. On the reference algorithm's own p=1 net
 #   (80,200 plain SGD steps, `RESULTS_ATTACK_FIDELITY_P1_REFERENCE.md`) the same holds:
 #   steered by its own gradient, the attack as written leaves fewer points than the paper
-#   reports there, and the merged surrogate about as many; so the paper's value at that
+#   reports there, and steered by the merged surrogate more; so the paper's value at that
 #   radius is not reproduced by the net's own attack on either schedule's nets (measured
 #   on 2,000 of the 20,000 test points). The library's default steering is now
 #   `"exact"`; the paper profile keeps `"merged"` until its store is recomputed with
