@@ -140,7 +140,9 @@ def test_compute_fills_a_store_with_one_page_s_runs_and_commit_names_the_committ
 def test_ctrl_c_starts_no_new_run_stores_the_running_ones_and_the_same_command_resumes(tmp_path, scratch_results):
     from prelu_robust.store import entries, verify
 
-    s = write(tmp_path, parameters={**TINY, "attack_steps": 300},
+    # runs of about a second each: the sweep outlasts the delay of Ctrl-C on a loaded machine (with runs of
+    # 0.1 s, all 16 were done before the signal arrived while another job shared CI's two cores)
+    s = write(tmp_path, parameters={**TINY, "attack_steps": 3000},
               axes={"powers": [[1], [1.5], [2], [2.5], [3], [3.5], [4], [5]]})
     command = subprocess.Popen([sys.executable, "-m", "prelu_robust", "sweep", "run", str(s), "--workers", "1",
                                 "--no-pages"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
