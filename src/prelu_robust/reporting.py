@@ -129,7 +129,7 @@ MERGED_P1_WARNING = (
 
 def _steering(c: SyntheticConfig) -> str:
     """Which neurons steer the attacks and Algorithm 1 (engine.STEERINGS)."""
-    if c.steering == "merged":
+    if c.steering == synthetic.MERGED:
         return (f"steps steered by the neurons above {c.surrogate_tol:g} of the largest contribution, merged by "
                 "direction (the merged surrogate)")
     return f"steps steered by every neuron above {c.prune_tol or 0:g} of the largest contribution (exact steering)"
@@ -155,7 +155,7 @@ def profile_banner(r: SyntheticResults) -> str:
         f"({_computed_and_loaded(r.cost)})"
         + (f"; computed at git {r.cost.provenance.get('git_revision')} on {r.cost.provenance.get('date')}."
            if r.cost.provenance.get("git_revision") else ".")
-        + (MERGED_P1_WARNING if c.steering == "merged" and 1.0 in c.powers else "")
+        + (MERGED_P1_WARNING if c.steering == synthetic.MERGED and 1.0 in c.powers else "")
         + ("\n\nThe ci profile is a scaled-down smoke run: read its numbers as a check "
            "that the pipeline works, not as the paper's figure." if r.profile != "paper" else "")
         + "\n```"
