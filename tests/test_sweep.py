@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 import yaml
 
@@ -107,6 +108,8 @@ def test_a_sweep_runs_end_to_end_on_a_local_dask_cluster_and_executes_its_pages(
     assert "[sweep 4/4] " in printed and "point 2/2" in printed and "computed for this page" not in printed
     assert cli.main(["sweep", "status", str(s)]) == 0
     assert "runs 2/2" in capsys.readouterr().out
+    spawned = [child for child in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(child.cmdline())]
+    assert not psutil.wait_procs(spawned, timeout=10)[1], "the cluster's worker processes outlived the sweep"
 
 
 def test_the_command_refuses_a_bad_sweep_in_one_line(tmp_path, capsys):
