@@ -2,7 +2,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
+from prelu_robust import device
 from prelu_robust.device import keep_freed_memory
 
 # One small synthetic run (arrays of ~1 MB: above glibc's default mmap threshold);
@@ -31,3 +33,15 @@ def test_keeping_freed_memory_leaves_every_result_bit_identical():
                .stdout.strip() for mode in ("default", "keep")]
     assert len(digests[0]) == 64
     assert digests[0] == digests[1]
+
+
+def test_a_pinned_thread_count_is_not_measured_over(monkeypatch):
+    """A sweep's worker pins one thread: compute_device must not time and pick another."""
+    monkeypatch.setattr(device, "_pinned_threads", None)
+    monkeypatch.setattr(device, "choose_num_threads", lambda: pytest.fail("measured a pinned count"))
+    before = torch.get_num_threads()
+    try:
+        device.pin_num_threads(1)
+        assert device.compute_device("cpu").type == "cpu" and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

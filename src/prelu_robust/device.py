@@ -18,7 +18,7 @@ import torch
 
 from .validation import ParameterError, require
 
-__all__ = ["resolve_device", "compute_device", "keep_freed_memory", "choose_num_threads", "num_threads",
+__all__ = ["resolve_device", "compute_device", "keep_freed_memory", "choose_num_threads", "pin_num_threads", "num_threads",
            "cpu_description", "cpu_flags"]
 
 #: CPU flags that decide which matrix kernels are fast (bf16 products need avx512_bf16 or amx).
@@ -71,9 +71,23 @@ def compute_device(device: str = "auto") -> torch.device:
     """:func:`resolve_device`, with the CPU thread count chosen by measurement."""
     resolved = resolve_device(device)
     if resolved.type == "cpu":
-        choose_num_threads()
+        if _pinned_threads is None:
+            choose_num_threads()
         keep_freed_memory()
     return resolved
+
+
+_pinned_threads: int | None = None
+
+
+def pin_num_threads(threads: int) -> None:
+    """Use ``threads`` torch threads in this process from now on, and measure no other
+    count (:func:`compute_device`): a sweep's worker processes, as many as cores, take one
+    each; a measurement made while the other workers start may pick more, which then
+    crowd each other out."""
+    global _pinned_threads
+    _pinned_threads = threads
+    torch.set_num_threads(threads)
 
 
 # glibc's mallopt parameters (malloc.h)

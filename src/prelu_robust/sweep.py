@@ -47,12 +47,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import yaml
 
 from . import paths
 from .experiments import EXPERIMENTS
 from .experiments.common import RUNNER_PARAMETERS, coordinates, describe
+from .device import pin_num_threads
 from .progress import RUN_LOG_ENV
 from .run_notebook import checked_parameters, execute, parse_value, read_notebook
 from .store import COMMITTED_PROFILES, ResultsStore, committed_store, computed_meta, default_store
@@ -179,7 +179,7 @@ def point_runs(sweep: Sweep, point: Mapping[str, Any], store: ResultsStore | Non
 def _compute(module: str, kind: str, run: Any, store: ResultsStore) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """On a worker: one run's arrays and its entry's metadata (one torch thread per worker);
     ``store`` holds what a run caches (MNIST's trained models), on the worker's filesystem."""
-    torch.set_num_threads(1)
+    pin_num_threads(1)
     experiment = importlib.import_module(module)
     wall, cpu = time.perf_counter(), time.process_time()
     arrays = experiment.compute_entry(kind, run, store)
