@@ -51,3 +51,14 @@ def test_contributions_cosines_and_stable_rank_closed_forms():
     H = torch.diag(torch.tensor([3.0, 1.0, 1.0]))
     assert stable_rank(H) == pytest.approx(11 / 9)
     assert stable_rank(torch.ones(5, 4)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("n, h", [(500, 300), (200, 400)])  # both sides of the operator
+def test_stable_rank_by_lanczos_is_the_full_svds(n, h):
+    """Lanczos on float32 H: its products round each entry of H^T H v to ~n * eps relative at worst."""
+    H = torch.randn(n, h, generator=torch.Generator().manual_seed(0)).relu_() + 0.1
+    H64 = H.double()
+    exact = float(torch.linalg.matrix_norm(H64) ** 2 / torch.linalg.svdvals(H64)[0] ** 2)
+    assert stable_rank(H) == pytest.approx(exact, rel=max(n, h) * torch.finfo(torch.float32).eps)
+    assert stable_rank(torch.outer(H[:, 0], H[0])) == pytest.approx(1.0, rel=max(n, h) * torch.finfo(torch.float32).eps)
+    assert stable_rank(torch.zeros(n, h)) == 0.0

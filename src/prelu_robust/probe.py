@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .data.mnist import ImageSplit
-from .metrics import classifier_statistics, gram_stable_rank
+from .metrics import classifier_statistics
 from .models import PReLUNet
 from .precision import PRODUCT_DTYPES
 from .train import AdamConfig, train_adam
@@ -52,11 +52,11 @@ def train_probe(data: ImageSplit, spec: ProbeSpec, init_seed: int, device: torch
     history: dict[str, list[float]] = {k: [] for k in HISTORY}
 
     def log_epoch(epoch: int) -> None:
-        train = classifier_statistics(net, x_train, y_train, with_gram=True)
+        train = classifier_statistics(net, x_train, y_train, with_stable_rank=True)
         history["train_loss"].append(train.loss)
         history["train_accuracy"].append(train.accuracy)
         history["test_accuracy"].append(classifier_statistics(net, x_test, y_test).accuracy)
-        history["stable_rank"].append(gram_stable_rank(train.gram))
+        history["stable_rank"].append(train.stable_rank)
 
     train_adam(net, x_train, y_train, spec.adam, show_progress=show_progress, on_epoch=log_epoch)
     return net.eval(), {k: np.asarray(v) for k, v in history.items()}
