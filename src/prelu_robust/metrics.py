@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
 
 from .attacks.pgd import written_share
 from .models import PReLUNet, matmul_in
@@ -148,8 +149,6 @@ def stable_rank(H: Tensor) -> float:
 
 def _largest_singular_value(H: Tensor) -> float:
     """``||H||_2`` (see :func:`stable_rank`)."""
-    from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
-
     small = min(H.shape)
     if small <= EXACT_SVD_SIZE:
         return float(torch.linalg.svdvals(H.double())[0])
