@@ -16,7 +16,7 @@ MODULES = sorted(SRC.rglob("*.py"))
 #: Imported inside the functions that use them: the book's tools, which only the
 #: driver's commands need (the library and its tests run without starting them), and
 #: Dask, which only a sweep on a Dask cluster needs.
-LAZY = {"dask", "jupytext", "papermill", "distributed"}
+LAZY = {"jupytext", "papermill", "distributed"}
 
 
 def module_name(path: Path) -> str:

@@ -216,16 +216,12 @@ def _executor(spec: str, workers: int):
         executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
             if spec == "local" else ThreadPoolExecutor(1)
         return executor, executor.shutdown
-    import dask  # only a Dask sweep needs Dask
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster  # only a Dask sweep needs Dask
 
     if spec != "dask":
         client = Client(spec)
         return client.get_executor(retries=2, pure=False), client.close
-    # the workers without their stack-sampling profiler (every 10 ms it walks the running
-    # thread's Python stack, which slowed concurrent runs down); they take this process's config
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
     client = Client(cluster)
 
     def close() -> None:
