@@ -20,12 +20,10 @@ import time
 
 import torch
 
-from prelu_robust import paths
 from prelu_robust.data.mnist import load_mnist
-from prelu_robust.device import cpu_description
 from prelu_robust.metrics import classifier_statistics
 from prelu_robust.models import PReLUNet
-from prelu_robust.store import git_revision
+from prelu_robust.reporting import write_report
 
 CLASSES, REPEATS = 10, 5
 
@@ -70,16 +68,12 @@ def main() -> None:
             rows.append(f"| {name} | {p:g} | {old_s:.2f} | {new_s:.2f} | {old_s / new_s:.1f}x | {abs(new - old) / old:.1e} |")
             print(rows[-1], flush=True)
     header = "| training set | p | former, s an epoch | now, s an epoch | speed-up | stable rank, relative difference |"
-    text = "\n".join([
-        "# The per-epoch statistics of the Section 5.2 nets\n",
-        f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, one torch thread, git {git_revision()}. "
+    print(write_report(
+        "RESULTS_EPOCH_STATISTICS.md", "The per-epoch statistics of the Section 5.2 nets",
         "`benchmarks/bench/epoch_statistics.py`: training loss, accuracy and the features' stable rank of a "
         "net at the reference initialisation, as computed before every epoch; former: the Gram matrix "
         "(float32) and all its eigenvalues (float64); now: Lanczos on the features (`metrics.stable_rank`). "
-        "Best of five.\n", header, "|" + "---|" * (header.count("|") - 1), *rows, ""])
-    (paths.REPORTS / "RESULTS_EPOCH_STATISTICS.md").write_text(text)
-    print(text)
-
+        "Best of five.", header, rows))
 
 if __name__ == "__main__":
     main()

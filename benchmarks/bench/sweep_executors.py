@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from prelu_robust import paths, sweep
-from prelu_robust.device import cpu_description
-from prelu_robust.store import ResultsStore, git_revision
+from prelu_robust.reporting import write_report
+from prelu_robust.store import ResultsStore
 
 SWEEP = {"notebook": "notebooks/synthetic_gmm.py",
          "parameters": {"profile": "ci", "alphas": [0.01, 0.1, 0.2], "repeats": 4, "product_dtype": "float32"},
@@ -62,18 +62,14 @@ def main() -> None:
         print(rows[-1], flush=True)
     header = ("| executor | workers | runs | wall s | runs' own wall s (sum) | speed-up over 1 worker | "
               "the runs' own speed-up | overhead per run, s |")
-    text = "\n".join([
-        "# A sweep's runs on each executor\n",
-        f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, git {git_revision()}. "
+    print(write_report(
+        "RESULTS_SWEEP_EXECUTORS.md", "A sweep's runs on each executor",
         "`benchmarks/bench/sweep_executors.py`: the synthetic notebook at the ci sizes, p in {1, 3}, three noise "
-        "levels, four repeats, computed from scratch per configuration (pages not executed); one torch thread "
-        f"per worker; the time includes starting the workers; each configuration {ROUNDS} times, interleaved, "
-        "the fastest kept. *The runs' own speed-up*: workers x (the runs' summed wall time on one worker) / (their sum "
-        "now), the speed-up the machine allows when the runs slow each other down (shared memory bandwidth "
-        "and caches); an executor that adds nothing reaches it.\n", header, "|" + "---|" * (header.count("|") - 1), *rows, ""])
-    (paths.REPORTS / "RESULTS_SWEEP_EXECUTORS.md").write_text(text)
-    print(text)
-
+        "levels, four repeats, computed from scratch per configuration (pages not executed); the time includes "
+        f"starting the workers; each configuration {ROUNDS} times, interleaved, the fastest kept. *The runs' own "
+        "speed-up*: workers x (the runs' summed wall time on one worker) / (their sum now), the speed-up the "
+        "machine allows when the runs slow each other down (shared memory bandwidth and caches); an executor "
+        "that adds nothing reaches it.", header, rows, threads="one torch thread per worker"))
 
 if __name__ == "__main__":
     main()

@@ -31,7 +31,7 @@ from .neurons import COVERAGE_COSINE, covered_centres, dominant_mask
 __all__ = ["page_metadata", "page_parameters", "alignment_phases", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
            "variants_summary",
            "alignment_summary",
-           "mnist_banner", "caltech_banner", "caltech_summary", "mnist_poster_comparison", "mnist_summary", "write_rerun_report", "sweep_banner", "sweep_table"]
+           "mnist_banner", "caltech_banner", "caltech_summary", "mnist_poster_comparison", "mnist_summary", "write_report", "write_rerun_report", "sweep_banner", "sweep_table"]
 
 
 
@@ -459,17 +459,23 @@ def mnist_summary(r: MnistResults) -> str:
     return "\n".join(out)
 
 
-def write_rerun_report(file: str, title: str, method: str, header: str, rows: list[str], projected_label: str,
-                       projected_cpu_s: float, target_cpu_h: float = 1.0) -> str:
-    """Write (under ``benchmarks/reports``) and return a rerun table with its date, CPU,
-    revision and projected cost."""
+def write_report(file: str, title: str, method: str, header: str, rows: list[str], footer: str = "",
+                 threads: str = "one torch thread") -> str:
+    """Write (under ``benchmarks/reports``) and return a benchmark's table with its date,
+    CPU, ``threads`` and revision, ``method`` (how it was measured) and a ``footer``."""
     out = [f"# {title}\n",
-           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, one torch thread, git {git_revision()}. "
-           f"{method}\n", header, "|" + "---|" * (header.count("|") - 1), *rows,
-           f"\n{projected_label}: **{_cpu_hours(projected_cpu_s)}** (target {target_cpu_h:g} CPU-h).\n"]
+           f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {cpu_description()}, {threads}, git {git_revision()}. "
+           f"{method}\n", header, "|" + "---|" * (header.count("|") - 1), *rows, footer]
     text = "\n".join(out)
     (paths.REPORTS / file).write_text(text)
     return text
+
+
+def write_rerun_report(file: str, title: str, method: str, header: str, rows: list[str], projected_label: str,
+                       projected_cpu_s: float, target_cpu_h: float = 1.0) -> str:
+    """:func:`write_report` of a rerun table, with its projected cost."""
+    return write_report(file, title, method, header, rows,
+                        f"\n{projected_label}: **{_cpu_hours(projected_cpu_s)}** (target {target_cpu_h:g} CPU-h).\n")
 
 
 # -- sweep pages ----------------------------------------------------------------
