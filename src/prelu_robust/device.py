@@ -67,16 +67,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     return resolved
 
 
-def compute_device(device: str = "auto") -> torch.device:
-    """:func:`resolve_device`, with the CPU thread count chosen by measurement."""
-    resolved = resolve_device(device)
-    if resolved.type == "cpu":
-        if _pinned_threads is None:
-            choose_num_threads()
-        keep_freed_memory()
-    return resolved
-
-
 _pinned_threads: int | None = None
 
 
@@ -88,6 +78,16 @@ def pin_num_threads(threads: int) -> None:
     global _pinned_threads
     _pinned_threads = threads
     torch.set_num_threads(threads)
+
+
+def compute_device(device: str = "auto") -> torch.device:
+    """:func:`resolve_device`, with the CPU thread count chosen by measurement (unless pinned)."""
+    resolved = resolve_device(device)
+    if resolved.type == "cpu":
+        if _pinned_threads is None:
+            choose_num_threads()
+        keep_freed_memory()
+    return resolved
 
 
 # glibc's mallopt parameters (malloc.h)
