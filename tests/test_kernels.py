@@ -73,3 +73,32 @@ def test_fused_training_steps_follow_the_torch_steps(p, monkeypatch):
                                                          start.parameters()):
             moved = (torch_param - start_param).abs().max()
             assert (fused_param - torch_param).abs().max() < 1e-3 * moved
+
+
+@pytest.mark.parametrize("p", (1.0, *kernels.HIDDEN_POWERS))
+@pytest.mark.parametrize("normalize_input", [False, True])
+def test_float32_hidden_units_are_bit_identical_to_the_torch_ops(p, normalize_input, monkeypatch):
+    gen = torch.Generator().manual_seed(5)
+    net = PReLUNet(64, 300, p=p, out_dim=10, normalize_input=normalize_input,
+                   center=torch.randn(64, generator=gen) if normalize_input else None)
+    net.init_reference_mnist(gen)
+    x = torch.randn(50, 64, generator=gen)
+    x[1] *= 1e-12  # units far below float32's normal range
+    if normalize_input:
+        x[0] = net.center  # a zero centred input: the clamped norm
+    weights = torch.randn(50, 10, generator=gen)
+    calls = []
+    for name in ("hidden_units", "hidden_units_backward", "relu_backward"):
+        loop = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda *a, loop=loop, name=name: calls.append(name) or loop(*a))
+    results = []
+    for fused in (True, False):
+        monkeypatch.setattr(kernels, "available", lambda fused=fused: fused)
+        xr = x.clone().requires_grad_(True)
+        out = net(xr)
+        results.append((out.detach(), *torch.autograd.grad((out * weights).sum(), [xr, net.W, net.v])))
+    # the loops ran once, on the first pass only
+    assert calls == (["relu_backward"] if p == 1.0 else ["hidden_units", "hidden_units_backward"])
+    for fused, plain in zip(*results):
+        assert torch.equal(fused, plain)
+

@@ -16,7 +16,7 @@ def machine(monkeypatch):
     """Set what this machine's hardware says: ``machine(has_units, bf16_seconds)``."""
     def set_machine(has_units: bool, bf16_seconds: float = 1.0) -> None:
         monkeypatch.setattr(precision, "has_bf16_units", lambda: has_units)
-        monkeypatch.setattr(precision, "_seconds_per_product",
+        monkeypatch.setattr(precision, "typical_product_seconds",
                             lambda dtype, repeats=10: bf16_seconds if dtype is not precision.torch.float32 else 1.0)
         precision.machine_product_dtype.cache_clear()
     yield set_machine

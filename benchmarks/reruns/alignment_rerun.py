@@ -11,6 +11,7 @@ import time
 
 import torch
 
+from prelu_robust.device import float32_gflops
 from prelu_robust.experiments import alignment
 from prelu_robust.reporting import write_rerun_report
 from prelu_robust.store import committed_store, compare_arrays
@@ -18,6 +19,7 @@ from prelu_robust.store import committed_store, compare_arrays
 
 def main() -> None:
     torch.set_num_threads(1)
+    gflops_before = float32_gflops()
     config, store = alignment.make_config("paper"), committed_store()
     rows, total = [], 0.0
     for p in config.powers:
@@ -34,7 +36,8 @@ def main() -> None:
     print(write_rerun_report("RESULTS_RERUN_ALIGNMENT.md", "The alignment page with the current engine",
                              "Both runs recomputed from scratch and compared with their stored entries "
                              "(`benchmarks/reruns/alignment_rerun.py`).",
-                             "| p | CPU-s now | CPU-s recorded | against the store |", rows, "The whole page", total))
+                             "| p | CPU-s now | CPU-s recorded | against the store |", rows, "The whole page", total,
+                             gflops_before))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from prelu_robust.device import keep_freed_memory
+from prelu_robust.device import float32_gflops, keep_freed_memory
 from prelu_robust.experiments import caltech
 from prelu_robust.reporting import write_rerun_report
 from prelu_robust.store import committed_store, compare_arrays
@@ -27,6 +27,7 @@ STANDIN = dict(dataset="digits_garments", backbone="efficientnet_lite2")
 
 def main() -> None:
     torch.set_num_threads(1)
+    gflops_before = float32_gflops()
     keep_freed_memory()
     store = committed_store()
     config = caltech.resolve_profile("paper", store, **STANDIN)[1]
@@ -50,7 +51,7 @@ def main() -> None:
         f"Repeat 0 of each p recomputed from scratch from the cached features ({split.description}; "
         f"backbone {config.backbone}) and compared with its stored run (`benchmarks/reruns/caltech_rerun.py`); "
         "the features' one-time extraction is not included.", header, rows,
-        f"Projected {len(config.runs())} runs (everything after the features)", projected))
+        f"Projected {len(config.runs())} runs (everything after the features)", projected, gflops_before))
 
 
 if __name__ == "__main__":

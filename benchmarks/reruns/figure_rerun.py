@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from prelu_robust.device import keep_freed_memory
+from prelu_robust.device import float32_gflops, keep_freed_memory
 from prelu_robust.experiments import synthetic
 from prelu_robust.precision import has_bf16_units
 from prelu_robust.reporting import write_rerun_report
@@ -31,6 +31,7 @@ from prelu_robust.store import committed_store, compare_arrays
 
 def main(n_clusters: int = 10, product_dtype: str | None = None) -> None:
     torch.set_num_threads(1)
+    gflops_before = float32_gflops()
     keep_freed_memory()
     clusters = {} if n_clusters == 10 else {"n_clusters": 20, "n_positive": 8}
     store = committed_store()
@@ -60,7 +61,7 @@ def main(n_clusters: int = 10, product_dtype: str | None = None) -> None:
                  f"The Section 5.1 figure (K = {config.n_clusters}) with the current engine{precision}",
                  "One run of each kind recomputed from scratch and compared with its stored entry "
                  f"(`{' '.join(['benchmarks/reruns/figure_rerun.py', str(n_clusters), *filter(None, [product_dtype])])}`).", header, rows,
-                 "Projected whole figure", projected))
+                 "Projected whole figure", projected, gflops_before))
 
 
 if __name__ == "__main__":

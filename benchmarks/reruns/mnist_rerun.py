@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from prelu_robust.device import keep_freed_memory
+from prelu_robust.device import float32_gflops, keep_freed_memory
 from prelu_robust.experiments import mnist
 from prelu_robust.reporting import write_rerun_report
 from prelu_robust.store import ResultsStore, committed_store, compare_arrays
@@ -35,6 +35,7 @@ def recorded_cpu_s(store: ResultsStore, kind: str, settings: dict) -> float:
 
 def main(n_class: int = 10) -> None:
     torch.set_num_threads(1)
+    gflops_before = float32_gflops()
     keep_freed_memory()
     stored, device = committed_store(), torch.device("cpu")
     config = mnist.resolve_profile("paper", stored, n_class=n_class, **({} if n_class == 10 else {"table1": False}))[1]
@@ -65,7 +66,7 @@ def main(n_class: int = 10) -> None:
     print(write_rerun_report(f"RESULTS_RERUN_MNIST{n_class}.md", f"The MNIST page ({name}) with the current engine",
                  "Repeat 0 of each p recomputed from scratch and compared with its stored model and run "
                  "(`benchmarks/reruns/mnist_rerun.py`). CPU seconds; the attack columns exclude training.", header, rows,
-                 f"Projected page ({len(config.powers)} powers x {config.repeats} repeats)", projected))
+                 f"Projected page ({len(config.powers)} powers x {config.repeats} repeats)", projected, gflops_before))
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ import torch
 
 from .validation import ParameterError, require
 
-__all__ = ["resolve_device", "compute_device", "keep_freed_memory", "choose_num_threads", "pin_num_threads", "num_threads",
-           "cpu_description", "cpu_flags"]
+__all__ = ["resolve_device", "compute_device", "keep_freed_memory", "typical_product_seconds", "float32_gflops",
+           "choose_num_threads",
+           "pin_num_threads", "num_threads", "cpu_description", "cpu_flags"]
 
 #: CPU flags that decide which matrix kernels are fast (bf16 products need avx512_bf16 or amx).
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
@@ -119,20 +120,34 @@ def keep_freed_memory() -> bool:
     return bool(applied)
 
 
+def typical_product_seconds(dtype: torch.dtype = torch.float32, repeats: int = 10) -> float:
+    """Best of ``repeats`` times of the training step's typical product, (256, 1000) @
+    (1000, 1000) in ``dtype``, on the CPU's current torch threads."""
+    a, b = torch.randn(256, 1000).to(dtype), torch.randn(1000, 1000).to(dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def float32_gflops() -> float:
+    """This machine's speed now: the typical product's float32 GFLOP/s on the current
+    torch threads (a shared VM's drifts by tens of percent within hours)."""
+    return 2 * 256 * 1000 * 1000 / typical_product_seconds(torch.float32, repeats=20) / 1e9
+
+
 @functools.cache
 def choose_num_threads(max_threads: int | None = None) -> int:
-    """Time the workload's typical matrix product at each thread count and keep
-    the fastest (on a busy 2-core machine one thread often wins). Sets it."""
+    """Time the workload's typical product (:func:`typical_product_seconds`) at each thread
+    count and keep the fastest (on a busy 2-core machine one thread often wins). Sets it."""
     max_threads = max_threads or os.cpu_count() or 1
-    a, b = torch.randn(256, 1000), torch.randn(1000, 1000)
     timings = {}
     for threads in sorted({1, max_threads}):
         torch.set_num_threads(threads)
-        a @ b
-        start = time.perf_counter()
-        for _ in range(20):
-            a @ b
-        timings[threads] = time.perf_counter() - start
+        timings[threads] = typical_product_seconds()
     best = min(timings, key=timings.get)
     torch.set_num_threads(best)
     return best

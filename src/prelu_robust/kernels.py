@@ -1,4 +1,5 @@
-"""Fused CPU loops for the bf16 training step, compiled by numba.
+"""Fused CPU loops, compiled by numba: the bf16 training step, and the elementwise work of
+:meth:`~prelu_robust.models.PReLUNet.features` in float32.
 
 Besides its two bf16 matrix products, a training step in plain torch makes five
 passes over the (width, D) weights (scale, add the gradient, convert the product to
@@ -10,6 +11,12 @@ bf16 numbers are handled as their bit patterns (uint16, the upper half of a
 float32): widening is a shift, narrowing rounds to nearest even as ``Tensor.to``
 does. Sums are reassociated (vectorised), so they differ from torch's in the last
 bits; ``tests/test_kernels.py`` compares every kernel with the torch formulas.
+
+The float32 loops of the hidden units (:func:`hidden_units`, :func:`hidden_units_backward`)
+make one pass where torch makes six forward and three backward (:func:`relu_backward`:
+p = 1's backward, one pass for two). They sum nothing and multiply in torch's order
+without fused multiply-adds, so every value is bit-identical to torch's (tested); the
+stored results do not move.
 """
 
 from __future__ import annotations
@@ -22,10 +29,14 @@ try:
 except ImportError:  # pragma: no cover - numba is a dependency; the torch path still works
     numba = None
 
-__all__ = ["available", "update_rows", "forward_scores", "backward_terms"]
+__all__ = ["available", "update_rows", "forward_scores", "backward_terms", "HIDDEN_POWERS", "hidden_units",
+           "hidden_units_backward", "relu_backward"]
 
 Tensor = torch.Tensor
 _FASTMATH = {"reassoc", "nsz", "contract"}  # vectorised sums and fused multiply-adds; no finite-math
+#: The exponents p of :func:`hidden_units`: relu(z)^(p-1) by multiplication, as
+#: :func:`~prelu_robust.models.relu_power` takes it.
+HIDDEN_POWERS = (2.0, 3.0, 4.0)
 
 
 def available() -> bool:
@@ -112,6 +123,83 @@ if numba is not None:
                     row[j] = gi * s
             for j in range(h):
                 out[j] = _round_to_bf16(row_bits[j])
+
+
+    # IEEE arithmetic in program order (no fastmath): the same roundings as torch's elementwise ops
+    _exact = numba.njit(cache=True, boundscheck=False, nogil=True)
+
+    @_exact
+    def _relu(z):  # pragma: no cover
+        """torch's clamp_min(z, 0): NaN stays NaN, -0 becomes +0."""
+        return z if z > 0 or z != z else np.float32(0.0)
+
+    @_exact
+    def _hidden_rows(z, w_scale, x_scale, q, slope, units):  # pragma: no cover
+        n, h = z.shape
+        for i in range(n):
+            zi, si, ui, xs = z[i], slope[i], units[i], x_scale[i]
+            # one loop per power, so that each vectorises
+            if q == 1:
+                for j in range(h):
+                    r = _relu(zi[j])
+                    s = r * (w_scale[j] * xs)
+                    si[j], ui[j] = s, s * r
+            elif q == 2:
+                for j in range(h):
+                    r = _relu(zi[j])
+                    s = (r * r) * (w_scale[j] * xs)
+                    si[j], ui[j] = s, s * r
+            else:
+                for j in range(h):
+                    r = _relu(zi[j])
+                    s = ((r * r) * r) * (w_scale[j] * xs)
+                    si[j], ui[j] = s, s * r
+
+    @_exact
+    def _relu_backward_rows(grad, r, grad_z):  # pragma: no cover
+        n, h = grad.shape
+        for i in range(n):
+            gi, ri, gzi = grad[i], r[i], grad_z[i]
+            for j in range(h):
+                gzi[j] = gi[j] * (np.float32(1.0) if ri[j] > 0 else np.float32(0.0))
+
+    @_exact
+    def _hidden_backward_rows(grad, slope, units, p, grad_z, grad_units):  # pragma: no cover
+        n, h = grad.shape
+        for i in range(n):
+            gi, si, ui, gzi, gui = grad[i], slope[i], units[i], grad_z[i], grad_units[i]
+            for j in range(h):
+                g = gi[j]
+                gzi[j] = (g * si[j]) * p
+                gui[j] = g * ui[j]
+
+
+def hidden_units(z: Tensor, w_scale: Tensor, x_scale: Tensor | None, p: float) -> tuple[Tensor, Tensor]:
+    """For pre-activations z (n, h) and the units' scales ``s_ij = w_scale_j x_scale_i``
+    (w_scale (h,); x_scale (n, 1) or None for ones), p in :data:`HIDDEN_POWERS`:
+    ``slope = relu(z)^(p-1) s`` and ``units = slope relu(z)``, each (n, h), all float32
+    and contiguous."""
+    n, h = z.shape
+    slope, units = torch.empty(n, h), torch.empty(n, h)
+    xs = torch.ones(n) if x_scale is None else x_scale.reshape(n)
+    _hidden_rows(z.detach().numpy(), w_scale.numpy(), xs.numpy(), int(p) - 1, slope.numpy(), units.numpy())
+    return slope, units
+
+
+def relu_backward(grad: Tensor, r: Tensor) -> Tensor:
+    """p = 1's ``grad_z = grad * (r > 0)`` (n, h) float32, for the units ``r = relu(z)``."""
+    grad_z = torch.empty_like(grad)
+    _relu_backward_rows(grad.numpy(), r.numpy(), grad_z.numpy())
+    return grad_z
+
+
+def hidden_units_backward(grad: Tensor, slope: Tensor, units: Tensor, p: float) -> tuple[Tensor, Tensor]:
+    """``grad_z = grad slope p`` and ``grad_units = grad units`` (n, h) float32, from
+    :func:`hidden_units`' outputs and the gradient of the units ``grad`` (n, h)."""
+    grad_z, grad_units = torch.empty_like(grad), torch.empty_like(grad)
+    _hidden_backward_rows(grad.numpy(), slope.numpy(), units.numpy(), np.float32(p), grad_z.numpy(),
+                          grad_units.numpy())
+    return grad_z, grad_units
 
 
 def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:

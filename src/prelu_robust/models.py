@@ -329,11 +329,19 @@ def matmul_in(a: Tensor, b: Tensor, dtype: torch.dtype | None) -> Tensor:
     return (a.to(dtype) @ b.to(dtype)).to(a.dtype)
 
 
+def _fusable(t: Tensor, p: float) -> bool:
+    """Whether the elementwise work on the units ``t`` (n, width) of exponent ``p`` runs in
+    :mod:`prelu_robust.kernels`' float32 loops (bit-identical to the torch ops)."""
+    return ((p == 1.0 or p in kernels.HIDDEN_POWERS) and t.dtype == torch.float32 and t.device.type == "cpu"
+            and t.is_contiguous() and kernels.available())
+
+
 class _HiddenUnits(torch.autograd.Function):
     """:meth:`PReLUNet.features` with a hand-written backward: the elementwise work
     of autograd's chain (power, two scalings, their backwards) fused into a few
-    passes over the (n, width) units. The tests compare it with autograd on the
-    plain composition.
+    passes over the (n, width) units, one each way in float32 on the CPU
+    (:mod:`prelu_robust.kernels`, bit-identical). The tests compare it with autograd
+    on the plain composition.
 
     With ``s_ij = ||w_j||^(1-p) ||x_i||^(1-p)`` and ``u = relu(z)^p s``, ``z = x W^T``:
     ``du/dz = p relu(z)^(p-1) s``; the norms add ``(1-p) (sum_i G_ij u_ij) / ||w_j||^2 w_j``
@@ -350,12 +358,15 @@ class _HiddenUnits(torch.autograd.Function):
         if p == 1.0:  # the norms' exponent 1 - p is 0
             ctx.save_for_backward(xc, w_product, r)
             return r
-        scale = w_sq.pow((1.0 - p) / 2)[None, :]
+        w_scale = w_sq.pow((1.0 - p) / 2)  # (h,)
         x_sq = xc.square().sum(1, keepdim=True) if normalize else None  # (n, 1)
-        if normalize:
-            scale = scale * x_sq.clamp_min(1e-24).pow((1.0 - p) / 2)  # as ||x|| clamped at 1e-12
-        slope = relu_power(r, p - 1.0).mul_(scale)  # du/dz / p
-        units = slope * r
+        x_scale = x_sq.clamp_min(1e-24).pow((1.0 - p) / 2) if normalize else None  # as ||x|| clamped at 1e-12
+        if _fusable(r, p):
+            slope, units = kernels.hidden_units(r, w_scale, x_scale, p)
+        else:
+            scale = w_scale[None, :] if x_scale is None else w_scale[None, :] * x_scale
+            slope = relu_power(r, p - 1.0).mul_(scale)  # du/dz / p
+            units = slope * r
         ctx.save_for_backward(xc, W, w_product, slope, units, w_sq, x_sq)
         return units
 
@@ -364,14 +375,16 @@ class _HiddenUnits(torch.autograd.Function):
         p, dtype = ctx.p, ctx.dtype
         if p == 1.0:
             xc, w_product, r = ctx.saved_tensors
-            grad_z = grad * (r > 0)
+            grad_z = kernels.relu_backward(grad, r) if _fusable(grad, p) else grad * (r > 0)
         else:
             xc, W, w_product, slope, units, w_sq, x_sq = ctx.saved_tensors
-            grad_z = (grad * slope).mul_(p)
+            if _fusable(grad, p):
+                grad_z, grad_units = kernels.hidden_units_backward(grad, slope, units, p)
+            else:
+                grad_z, grad_units = (grad * slope).mul_(p), grad * units
         grad_x = matmul_in(grad_z, w_product, dtype) if ctx.needs_input_grad[0] else None
         grad_W = matmul_in(grad_z.T, xc, dtype) if ctx.needs_input_grad[1] else None
         if p != 1.0:
-            grad_units = grad * units
             if grad_W is not None:
                 grad_W.add_(W * ((1.0 - p) * grad_units.sum(0) / w_sq)[:, None])
             if grad_x is not None and ctx.normalize:  # zero below the clamp, as autograd's

@@ -12,11 +12,10 @@ say which precision computed a run.
 from __future__ import annotations
 
 import functools
-import time
 
 import torch
 
-from .device import cpu_flags
+from .device import cpu_flags, typical_product_seconds
 from .validation import require_choice
 
 __all__ = ["PRODUCT_DTYPES", "PRECISIONS", "AUTO", "BF16_FLAGS", "has_bf16_units", "machine_product_dtype",
@@ -34,18 +33,6 @@ BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 _BF16_MIN_SPEEDUP = 1.2
 
 
-def _seconds_per_product(dtype: torch.dtype, repeats: int = 10) -> float:
-    """Best time of the training step's typical product, (256, 1000) @ (1000, 1000), on the CPU."""
-    a, b = torch.randn(256, 1000).to(dtype), torch.randn(1000, 1000).to(dtype)
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 @functools.cache
 def machine_product_dtype(device_type: str = "cpu") -> str:
     """``"bfloat16"`` where ``device_type`` ("cpu" or "cuda") multiplies bf16 natively and
@@ -54,7 +41,7 @@ def machine_product_dtype(device_type: str = "cpu") -> str:
         return "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
     if not has_bf16_units():
         return "float32"
-    speedup = _seconds_per_product(torch.float32) / _seconds_per_product(torch.bfloat16)
+    speedup = typical_product_seconds(torch.float32) / typical_product_seconds(torch.bfloat16)
     return "bfloat16" if speedup >= _BF16_MIN_SPEEDUP else "float32"
 
 

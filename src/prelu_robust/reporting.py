@@ -17,7 +17,7 @@ import torch
 from . import paper, paths, sweep_results
 from .pages import PAGE_METADATA
 from .run_notebook import RERUN, parameters_cell
-from .device import cpu_description
+from .device import cpu_description, float32_gflops
 from .store import git_revision
 from .experiments import alignment, caltech, mnist, synthetic
 from .experiments.caltech import CaltechResults
@@ -472,10 +472,15 @@ def write_report(file: str, title: str, method: str, header: str, rows: list[str
 
 
 def write_rerun_report(file: str, title: str, method: str, header: str, rows: list[str], projected_label: str,
-                       projected_cpu_s: float, target_cpu_h: float = 1.0) -> str:
-    """:func:`write_report` of a rerun table, with its projected cost."""
+                       projected_cpu_s: float, gflops_before: float, target_cpu_h: float = 1.0) -> str:
+    """:func:`write_report` of a rerun table, with its projected cost and the machine's
+    speed (:func:`~prelu_robust.device.float32_gflops`) measured before the runs
+    (``gflops_before``) and now: costs measured at different speeds do not compare."""
+    speed = (f"The machine's float32 product ran at {gflops_before:.0f} GFLOP/s before the runs and "
+             f"{float32_gflops():.0f} after; on a shared VM this drifts, so compare costs measured at like speeds.")
     return write_report(file, title, method, header, rows,
-                        f"\n{projected_label}: **{_cpu_hours(projected_cpu_s)}** (target {target_cpu_h:g} CPU-h).\n")
+                        f"\n{projected_label}: **{_cpu_hours(projected_cpu_s)}** (target {target_cpu_h:g} CPU-h). "
+                        f"{speed}\n")
 
 
 # -- sweep pages ----------------------------------------------------------------
