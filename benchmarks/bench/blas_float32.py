@@ -1,0 +1,82 @@
+"""The engine's float32 matrix products through torch's BLAS (MKL in the torch wheels)
+and through numpy's (OpenBLAS in the numpy wheels), on one thread each: which library
+is faster on this CPU, and by how much. A measurement only: the library's products all
+go through torch. Writes benchmarks/reports/RESULTS_BLAS_FLOAT32.md.
+
+    python benchmarks/bench/blas_float32.py
+
+Shapes (``a @ b`` with ``b`` stored as the engine stores it): the synthetic SGD step
+(a batch of 100 in D = 1000, width 2000: forward ``x W^T``, weight gradient
+``slope^T x``), an APGD-CE step of a Caltech-256 stand-in probe (1,000 features of
+1280, width 2000: forward, input gradient ``grad_z W``) and of an MNIST net (1,000
+images, width 500). Best of ``REPEATS`` in each of ``ROUNDS`` alternating rounds.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before numpy loads OpenBLAS: one thread, as torch below
+
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import torch  # noqa: E402
+
+from prelu_robust.reporting import write_report  # noqa: E402
+
+REPEATS, ROUNDS = 20, 3
+
+
+def best_seconds(product: Callable[[], object]) -> float:
+    product()
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        product()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def operands(n: int, k: int, m: int, transpose_a: bool, transpose_b: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """``a`` (n, k) and ``b`` (k, m), each possibly a transposed view of a contiguous array."""
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(k, n, generator=gen).T if transpose_a else torch.randn(n, k, generator=gen)
+    b = torch.randn(m, k, generator=gen).T if transpose_b else torch.randn(k, m, generator=gen)
+    return a, b
+
+
+CASES = [  # name, (n, k, m), a transposed, b transposed
+    ("synthetic SGD: forward x W^T", (100, 1000, 2000), False, True),
+    ("synthetic SGD: weight gradient slope^T x", (2000, 100, 1000), True, False),
+    ("Caltech-256 probe APGD: forward", (1000, 1280, 2000), False, True),
+    ("Caltech-256 probe APGD: input gradient grad_z W", (1000, 2000, 1280), False, False),
+    ("MNIST APGD: forward", (1000, 784, 500), False, True),
+    ("MNIST APGD: input gradient", (1000, 500, 784), False, False),
+]
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    rows = []
+    for name, (n, k, m), transpose_a, transpose_b in CASES:
+        a, b = operands(n, k, m, transpose_a, transpose_b)
+        an, bn = a.numpy(), b.numpy()  # views of the same memory
+        seconds = {"torch": float("inf"), "numpy": float("inf")}
+        for _ in range(ROUNDS):
+            seconds["torch"] = min(seconds["torch"], best_seconds(lambda: a @ b))
+            seconds["numpy"] = min(seconds["numpy"], best_seconds(lambda: an @ bn))
+        gflops = {lib: 2 * n * k * m / s / 1e9 for lib, s in seconds.items()}
+        rows.append(f"| {name} | {n} x {k} x {m} | {gflops['torch']:.0f} | {gflops['numpy']:.0f} | "
+                    f"{seconds['numpy'] / seconds['torch']:.2f} |")
+        print(rows[-1], flush=True)
+    print(write_report("RESULTS_BLAS_FLOAT32.md", "Float32 products: torch's BLAS against numpy's",
+                       f"The engine's product shapes on one thread, torch {torch.__version__} "
+                       f"(its BLAS: {torch.backends.mkl.is_available() and 'MKL' or 'not MKL'}) against numpy's "
+                       f"OpenBLAS, best of {REPEATS} in each of {ROUNDS} alternating rounds "
+                       "(`benchmarks/bench/blas_float32.py`).",
+                       "| product | n x k x m | torch GFLOP/s | numpy GFLOP/s | numpy / torch time |", rows))
+
+
+if __name__ == "__main__":
+    main()
