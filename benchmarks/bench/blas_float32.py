@@ -15,27 +15,18 @@ images, width 500). Best of ``REPEATS`` in each of ``ROUNDS`` alternating rounds
 from __future__ import annotations
 
 import os
+import sys
 
-os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before numpy loads OpenBLAS: one thread, as torch below
-
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+if "numpy" in sys.modules:  # OpenBLAS reads its thread count once, when numpy loads it
+    raise SystemExit("blas_float32: run it as a script (numpy was loaded before its thread count could be set)")
+os.environ["OPENBLAS_NUM_THREADS"] = "1"  # one thread, as torch below
 
 import torch  # noqa: E402
 
+from prelu_robust.device import best_seconds  # noqa: E402
 from prelu_robust.reporting import write_report  # noqa: E402
 
 REPEATS, ROUNDS = 20, 3
-
-
-def best_seconds(product: Callable[[], object]) -> float:
-    product()
-    best = float("inf")
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        product()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def operands(n: int, k: int, m: int, transpose_a: bool, transpose_b: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,8 +55,8 @@ def main() -> None:
         an, bn = a.numpy(), b.numpy()  # views of the same memory
         seconds = {"torch": float("inf"), "numpy": float("inf")}
         for _ in range(ROUNDS):
-            seconds["torch"] = min(seconds["torch"], best_seconds(lambda: a @ b))
-            seconds["numpy"] = min(seconds["numpy"], best_seconds(lambda: an @ bn))
+            seconds["torch"] = min(seconds["torch"], best_seconds(lambda: a @ b, REPEATS))
+            seconds["numpy"] = min(seconds["numpy"], best_seconds(lambda: an @ bn, REPEATS))
         gflops = {lib: 2 * n * k * m / s / 1e9 for lib, s in seconds.items()}
         rows.append(f"| {name} | {n} x {k} x {m} | {gflops['torch']:.0f} | {gflops['numpy']:.0f} | "
                     f"{seconds['numpy'] / seconds['torch']:.2f} |")

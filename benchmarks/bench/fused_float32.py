@@ -12,27 +12,16 @@ timings in each of ``ROUNDS`` rounds, the best round kept.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import torch
 
 from prelu_robust import kernels
-from prelu_robust.device import keep_freed_memory
+from prelu_robust.device import best_seconds, keep_freed_memory
 from prelu_robust.models import PReLUNet
 from prelu_robust.reporting import write_report
 
 REPEATS, ROUNDS = 10, 3
-
-
-def best_seconds(step: Callable[[], tuple], repeats: int = REPEATS) -> float:
-    step()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def attack_step(p: float, gen: torch.Generator) -> Callable[[], tuple]:
@@ -58,7 +47,7 @@ def compare(step: Callable[[], tuple]) -> tuple[float, float, bool]:
         for _ in range(ROUNDS):
             for fused in (False, True):
                 kernels.available = lambda fused=fused: fused and available()
-                timings[fused] = min(timings[fused], best_seconds(step))
+                timings[fused] = min(timings[fused], best_seconds(step, REPEATS))
                 outputs[fused] = step()
     finally:
         kernels.available = available

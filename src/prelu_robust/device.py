@@ -11,16 +11,16 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 
 from .validation import ParameterError, require
 
-__all__ = ["resolve_device", "compute_device", "keep_freed_memory", "typical_product_seconds", "float32_gflops",
-           "choose_num_threads",
-           "pin_num_threads", "num_threads", "cpu_description", "cpu_flags"]
+__all__ = ["resolve_device", "compute_device", "keep_freed_memory", "best_seconds", "TYPICAL_PRODUCT",
+           "typical_product_seconds", "float32_gflops", "choose_num_threads", "pin_num_threads", "num_threads",
+           "cpu_description", "cpu_flags"]
 
 #: CPU flags that decide which matrix kernels are fast (bf16 products need avx512_bf16 or amx).
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
@@ -120,23 +120,34 @@ def keep_freed_memory() -> bool:
     return bool(applied)
 
 
-def typical_product_seconds(dtype: torch.dtype = torch.float32, repeats: int = 10) -> float:
-    """Best of ``repeats`` times of the training step's typical product, (256, 1000) @
-    (1000, 1000) in ``dtype``, on the CPU's current torch threads."""
-    a, b = torch.randn(256, 1000).to(dtype), torch.randn(1000, 1000).to(dtype)
-    a @ b
+def best_seconds(call: Callable[[], object], repeats: int = 10) -> float:
+    """The shortest of ``repeats`` wall-clock times of ``call()``, after one untimed call."""
+    call()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        a @ b
+        call()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+#: The training step's typical product, (m, k) @ (k, n): what the machine's speed is measured on.
+TYPICAL_PRODUCT = (256, 1000, 1000)
+
+
+def typical_product_seconds(dtype: torch.dtype = torch.float32, repeats: int = 10) -> float:
+    """:func:`best_seconds` of the typical product (:data:`TYPICAL_PRODUCT`) in ``dtype``,
+    on the CPU's current torch threads."""
+    m, k, n = TYPICAL_PRODUCT
+    a, b = torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype)
+    return best_seconds(lambda: a @ b, repeats)
 
 
 def float32_gflops() -> float:
     """This machine's speed now: the typical product's float32 GFLOP/s on the current
     torch threads (a shared VM's drifts by tens of percent within hours)."""
-    return 2 * 256 * 1000 * 1000 / typical_product_seconds(torch.float32, repeats=20) / 1e9
+    m, k, n = TYPICAL_PRODUCT
+    return 2 * m * k * n / typical_product_seconds(torch.float32, repeats=20) / 1e9
 
 
 @functools.cache
