@@ -8,6 +8,9 @@ BIN    := $(VENV)/bin
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _vendor/mathjax/tex-chtml.js
 PLOTLY_JS := _vendor/plotly/plotly.min.js
+# Pages executed side by side by `make book`, and test processes of `make test` (pytest-xdist;
+# a test file stays in one process, so the book's end-to-end test runs beside the others).
+JOBS ?= 2
 
 # Progress bars update at most every 30 s: readable CI logs, still alive.
 export TQDM_MININTERVAL ?= 30
@@ -19,7 +22,7 @@ book: setup mathjax plotly notebooks html
 	@echo "Book built: _build/html/index.html"
 
 test: setup mathjax plotly
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses $(JOBS) --dist loadfile --no-loadscope-reorder
 
 setup: $(VENV)/.installed
 
@@ -47,7 +50,7 @@ $(PLOTLY_JS): $(VENV)/.installed
 
 # Pages come from the registry notebooks/pages.yml (which also writes _toc.yml); each notebook picks its profile (paper if stored, else ci).
 notebooks: setup
-	$(BIN)/python -m prelu_robust.run_notebook all --out executed
+	$(BIN)/python -m prelu_robust.run_notebook all --out executed --jobs $(JOBS)
 
 html: setup mathjax plotly
 	$(BIN)/python -m prelu_robust.pages

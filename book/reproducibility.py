@@ -47,10 +47,11 @@ from prelu_robust.store import git_revision
 stats_file = Path(executed_dir) / "execution.json"
 stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
 rows = [[name, s["notebook"], s.get("profile") or "-", json.dumps(s["parameters"]) if s["parameters"] else "-",
-         f"{s['seconds']:.0f}", s["finished"]]
+         f"{s['seconds']:.0f}", s.get("side_by_side", 1), s["finished"]]
         for name, s in stats.items() if name != "reproducibility"]
 display(Markdown("## Execution of this build\n\n" + markdown_table(
-    ["page", "notebook", "profile", "parameters", "seconds", "finished"], rows)))
+    ["page", "notebook", "profile", "parameters", "seconds", "pages at once", "finished"], rows)
+    + "\n\nA page's seconds are its wall time; pages executed side by side share the cores."))
 
 # %%
 packages = ["torch", "torchvision", "numpy", "scipy", "matplotlib", "seaborn", "pandas", "pyautoattack",

@@ -8,6 +8,15 @@ from prelu_robust.train import SGDConfig, train_sgd
 
 torch.set_num_threads(1)
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """The book's end-to-end test (half of the suite's time) first: with `make test`'s two
+    processes (pytest-xdist, one file per process, in this order) it runs beside all the
+    other tests instead of after them."""
+    items.sort(key=lambda item: item.path.name != "test_book.py")
+
+
 #: Epochs of the tests' nets at the ci sizes (both p fit by then), apart from the ci profile's budget.
 TRAINED_EPOCHS = 100
 

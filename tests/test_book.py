@@ -33,7 +33,8 @@ def built_book(tmp_path_factory):
     # from scratch, but for the shipped sweeps' committed results, which their pages read
     shutil.copytree(committed_store("sweep").root, book / "results" / "sweep")
     env = {**os.environ, "PRELU_ROBUST_RESULTS": str(book / "results")}
-    run = driver("all", "--out", str(book / "executed"), "--profile", "ci", env=env)
+    # two pages at a time, as `make book` executes them
+    run = driver("all", "--out", str(book / "executed"), "--profile", "ci", "--jobs", "2", env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     (book / "driver.log").write_text(run.stderr)
     build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(book),
@@ -52,7 +53,8 @@ def test_the_driver_records_each_page_profile_from_its_results(built_book):
     stats = json.loads((built_book.parents[1] / "executed" / "execution.json").read_text())
     assert set(stats) == set(pages.load().notebook_pages())
     for name in ("synthetic_gmm", "synthetic_gmm_k20", "mnist_parity", "mnist_digits"):
-        assert stats[name]["profile"] == "ci", name
+        assert stats[name]["profile"] == "ci" and stats[name]["side_by_side"] == 2, name
+    assert stats["reproducibility"]["side_by_side"] == 1  # after the others: it reports their times
 
 
 def test_the_terminal_shows_one_line_per_run_and_the_pages_no_progress_bars(built_book):

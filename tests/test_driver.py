@@ -64,3 +64,76 @@ def test_store_names_the_results_root_the_kernels_inherit(tmp_path, monkeypatch,
     run_notebook.main(["one", "notebooks/synthetic_gmm.py", str(tmp_path / "o.ipynb"), "--store", str(tmp_path / "mine"),
                        "-p", "lr", "x"])
     assert os.environ[paths.RESULTS_ENV] == str(tmp_path / "mine")
+
+
+PROBE = '''# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Probe
+
+# %% tags=["parameters"]
+label = "a"  # which probe
+fail = False  # raise instead of finishing
+
+# %%
+import json, os, time
+start = time.time()
+time.sleep(2)
+assert not fail, "asked to fail"
+print(json.dumps({"label": label, "start": start, "end": time.time(),
+                  "threads": os.environ.get("PRELU_ROBUST_THREADS")}))
+'''
+
+
+def _probe_registry(tmp_path, pages_lines, last=()):
+    (tmp_path / "probe.py").write_text(PROBE)
+    registry = tmp_path / "pages.yml"
+    registry.write_text("root: book/intro\nparts:\n  - caption: Probes\n    pages:\n" + "".join(
+        f"      - name: {name}\n        notebook: {tmp_path / 'probe.py'}\n        parameters: {parameters}\n"
+        f"        last: {str(name in last).lower()}\n" for name, parameters in pages_lines))
+    return registry
+
+
+def _probe_output(notebook):
+    import json
+
+    cells = json.loads(notebook.read_text())["cells"]
+    text = "".join("".join(out.get("text", "")) for cell in cells for out in cell.get("outputs", []))
+    return json.loads(text.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_pages_run_side_by_side_each_kernel_on_its_share_of_the_cores(tmp_path, monkeypatch):
+    monkeypatch.delenv("PRELU_ROBUST_THREADS", raising=False)
+    registry = _probe_registry(tmp_path, [("report", "{label: c}"), ("first", "{label: a}"), ("second", "{label: b}")],
+                               last=("report",))
+    stats = run_notebook.execute_all(tmp_path / "out", pages_file=registry, jobs=2)
+    assert [stats[name]["side_by_side"] for name in ("first", "second", "report")] == [2, 2, 1]
+    a, b, c = (_probe_output(tmp_path / "out" / f"{name}.ipynb") for name in ("first", "second", "report"))
+    assert a["start"] < b["end"] and b["start"] < a["end"]  # they overlapped
+    assert c["start"] > max(a["end"], b["end"])  # the last page after both, though listed first
+    assert a["threads"] == b["threads"] == str(max(1, os.cpu_count() // 2))
+    assert "PRELU_ROBUST_THREADS" not in os.environ  # set in the workers only
+
+
+@pytest.mark.slow
+def test_a_failing_page_side_by_side_fails_the_run_and_the_running_page_finishes(tmp_path):
+    registry = _probe_registry(tmp_path, [("fails", "{fail: true}"), ("finishes", "{label: b}")])
+    with pytest.raises(run_notebook.NotebookFailed, match="asked to fail"):
+        run_notebook.execute_all(tmp_path / "out", pages_file=registry, jobs=2)
+    assert _probe_output(tmp_path / "out" / "finishes.ipynb")["label"] == "b"
+    assert not (tmp_path / "out" / "fails.ipynb").exists()
+
+
+def test_every_page_is_checked_before_the_first_kernel_starts(tmp_path, no_kernel):
+    registry = _probe_registry(tmp_path, [("good", "{label: a}"), ("bad", "{lable: b}")])
+    with pytest.raises(run_notebook.ParameterError, match="lable"):
+        run_notebook.execute_all(tmp_path / "out", pages_file=registry, jobs=2)
+    with pytest.raises(run_notebook.ParameterError, match="jobs=0"):
+        run_notebook.execute_all(tmp_path / "out", pages_file=registry, jobs=0)

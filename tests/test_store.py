@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from processes import side_by_side
 
 from prelu_robust import paths
 from prelu_robust.store import ResultsStore, committed_store, config_key, default_store
@@ -166,19 +167,8 @@ def _hammer(root: str, seed: int, operations: int, errors) -> None:
 
 
 def test_two_processes_share_a_store_without_a_single_failed_operation(tmp_path):
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    errors = context.Queue()
-    workers = [context.Process(target=_hammer, args=(str(tmp_path), seed, 1000, errors)) for seed in (1, 2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=300)
-    found = []
-    while not errors.empty():
-        found.append(errors.get())
-    assert [w.exitcode for w in workers] == [0, 0] and found == [], found[:5]
+    exit_codes, found = side_by_side(_hammer, [(str(tmp_path), seed, 1000) for seed in (1, 2)])
+    assert exit_codes == [0, 0] and found == [], found[:5]
     assert not list((tmp_path / "demo").glob(".tmp-*"))  # nothing half-written left behind
 
 

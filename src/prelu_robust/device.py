@@ -19,7 +19,7 @@ import torch
 from .validation import ParameterError, require
 
 __all__ = ["resolve_device", "compute_device", "keep_freed_memory", "best_seconds", "TYPICAL_PRODUCT",
-           "typical_product_seconds", "float32_gflops", "choose_num_threads", "pin_num_threads", "num_threads",
+           "typical_product_seconds", "float32_gflops", "choose_num_threads", "pin_num_threads", "THREADS_ENV", "num_threads",
            "cpu_description", "cpu_flags"]
 
 #: CPU flags that decide which matrix kernels are fast (bf16 products need avx512_bf16 or amx).
@@ -70,6 +70,10 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 _pinned_threads: int | None = None
 
+#: Torch threads per process, when set: no measurement. The driver sets it for the kernels
+#: of pages it executes side by side (each its share of the cores).
+THREADS_ENV = "PRELU_ROBUST_THREADS"
+
 
 def pin_num_threads(threads: int) -> None:
     """Use ``threads`` torch threads in this process from now on, and measure no other
@@ -82,13 +86,24 @@ def pin_num_threads(threads: int) -> None:
 
 
 def compute_device(device: str = "auto") -> torch.device:
-    """:func:`resolve_device`, with the CPU thread count chosen by measurement (unless pinned)."""
+    """:func:`resolve_device`, with the CPU thread count chosen by measurement (unless
+    pinned, or set by ``$PRELU_ROBUST_THREADS``)."""
     resolved = resolve_device(device)
     if resolved.type == "cpu":
+        if _pinned_threads is None and os.environ.get(THREADS_ENV):
+            pin_num_threads(_threads_from_environment())
         if _pinned_threads is None:
             choose_num_threads()
         keep_freed_memory()
     return resolved
+
+
+def _threads_from_environment() -> int:
+    text = os.environ[THREADS_ENV]
+    if not text.isdigit() or int(text) < 1:
+        raise ParameterError(f"${THREADS_ENV}={text!r}: set it to a positive integer (torch threads per process), "
+                             "or unset it to let each process measure the fastest count.")
+    return int(text)
 
 
 # glibc's mallopt parameters (malloc.h)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from .atomic import write_atomically
 from .backbones import BACKBONES, load_backbone
 from .data.images import PREPROCESSING, LabelledImages, preprocessed
 from .data.mnist import data_root
@@ -56,12 +57,6 @@ def cache_folder(images: LabelledImages, backbone: str, root: str | os.PathLike[
     return data_root(root) / "features" / f"{images.name}-{backbone}-{digest}"
 
 
-def _save(path: Path, array: np.ndarray) -> None:
-    partial = path.with_suffix(".partial.npy")
-    np.save(partial, array)
-    os.replace(partial, path)  # a chunk is whole or absent
-
-
 def extract(images: LabelledImages, backbone: str, root: str | os.PathLike[str] | None = None, *,
             show_progress: bool = True) -> Features:
     """The features (n, dim) of ``images`` by ``backbone``, from the cache or extracted
@@ -82,9 +77,11 @@ def extract(images: LabelledImages, backbone: str, root: str | os.PathLike[str] 
             rows = range(c * CHUNK, min(n, (c + 1) * CHUNK))
             with torch.inference_mode():
                 out = [net(batch) for batch, _ in DataLoader(Subset(dataset, rows), batch_size=BATCH)]
-            _save(path, torch.cat(out).float().numpy())
+            array = torch.cat(out).float().numpy()
+            write_atomically(path, lambda partial: np.save(partial, array))  # a chunk is whole or absent
             meta["cpu_s"][str(c)] = time.process_time() - cpu
-            meta_file.write_text(json.dumps({**meta, "backbone": backbone, "images": images.description}, indent=1))
+            text = json.dumps({**meta, "backbone": backbone, "images": images.description}, indent=1)
+            write_atomically(meta_file, lambda partial: partial.write_text(text))
             extracted += 1
             log_run("features", c + 1, n_chunks, f"{backbone}, images {rows.start}-{rows.stop - 1}",
                     time.perf_counter() - wall, True)

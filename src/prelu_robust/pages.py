@@ -25,12 +25,14 @@ PAGE_METADATA = "prelu_robust"
 
 @dataclass(frozen=True)
 class NotebookPage:
-    """A page executed from ``notebook`` with papermill ``parameters`` into ``executed/<name>.ipynb``."""
+    """A page executed from ``notebook`` with papermill ``parameters`` into ``executed/<name>.ipynb``;
+    a ``last`` page is executed after every other (it reports on them)."""
 
     name: str
     notebook: str
     parameters: dict[str, Any] = field(default_factory=dict)
     title: str | None = None
+    last: bool = False
 
     @property
     def file(self) -> str:
@@ -64,7 +66,7 @@ def load(file: Path = paths.PAGES) -> Book:
         for page in part["pages"]:
             if "notebook" in page:
                 notebook = NotebookPage(page["name"], page["notebook"], dict(page.get("parameters") or {}),
-                                        page.get("title"))
+                                        page.get("title"), bool(page.get("last", False)))
                 notebooks.append(notebook)
                 files.append(notebook.file)
             else:

@@ -1,6 +1,6 @@
 """Execute the book's notebooks with papermill.
 
-    python -m prelu_robust.run_notebook all [--profile ci] [--out executed]
+    python -m prelu_robust.run_notebook all [--profile ci] [--out executed] [--jobs 2]
     python -m prelu_robust.run_notebook one notebooks/synthetic_gmm.py out.ipynb -p n_clusters 20
     python -m prelu_robust.run_notebook one notebooks/synthetic_gmm.py out.ipynb -p profile ci --store /tmp/mine
 
@@ -21,25 +21,29 @@ import ast
 import dataclasses
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
 import tokenize
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from . import pages, paths
 from .pages import PAGE_METADATA
 from .data.mnist import DatasetMissingError
+from .device import THREADS_ENV
 from .experiments import EXPERIMENTS
 from .experiments.common import RUNNER_PARAMETERS, check_parameters
 from .progress import RUN_LOG_ENV
-from .validation import ParameterError, reject_unknown
+from .validation import ParameterError, reject_unknown, require
 
 __all__ = ["RERUN", "read_notebook", "parameter_lines", "notebook_parameters", "parameters_cell", "parameter_mismatch", "checked_parameters", "set_title", "execute", "executed_profile",
-           "execute_all", "parse_value", "main"]
+           "PageJob", "execute_all", "parse_value", "main"]
 
 ROOT = paths.CHECKOUT
 
@@ -178,12 +182,29 @@ def executed_profile(output: Path) -> str | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class PageJob:
+    """One page to execute: its notebook, checked parameters and title, and its output."""
+
+    name: str
+    notebook: str  # as the registry names it
+    source: Path
+    parameters: dict[str, Any]
+    title: str | None
+    output: Path
+
+
 def execute_all(out: Path, profile: str | None = None, only: list[str] | None = None,
-                pages_file: Path = paths.PAGES) -> dict[str, Any]:
-    """Execute every notebook page of the registry ``pages_file`` (or those named in ``only``)."""
+                pages_file: Path = paths.PAGES, jobs: int = 1) -> dict[str, Any]:
+    """Execute every notebook page of the registry ``pages_file`` (or those named in ``only``),
+    ``jobs`` at a time. Every page's parameters are checked before the first kernel starts;
+    the registry's ``last`` pages run after all the others."""
+    require(isinstance(jobs, int) and not isinstance(jobs, bool) and jobs >= 1, "jobs", jobs, "a positive integer")
     registry = pages.load(pages_file).notebook_pages()
     if only:
         reject_unknown("page", only, registry)
+    todo = [_page_job(name, page, out, profile) for name, page in registry.items() if not only or name in only]
+    last = [job for job in todo if registry[job.name].last]
     stats_file = out / "execution.json"
     stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
     recorded = set(stats)
@@ -196,26 +217,64 @@ def execute_all(out: Path, profile: str | None = None, only: list[str] | None = 
         if orphan.stem in recorded and orphan.stem not in registry:  # only what this driver wrote
             print(f"[run_notebook] removing {orphan} (not a page of {pages_file.name})", flush=True)
             orphan.unlink()
-    for name, page in registry.items():
-        if only and name not in only:
-            continue
-        parameters = dict(page.parameters)
-        source = ROOT / page.notebook
-        declared = notebook_parameters(read_notebook(source))
-        if profile is not None and "profile" in declared:
-            parameters["profile"] = profile
-        if "executed_dir" in declared:  # the reproducibility page reads the stats written here
-            parameters["executed_dir"] = str(out)
-        output = out / f"{name}.ipynb"
-        print(f"[run_notebook] {name}: {page.notebook} {parameters or ''}", flush=True)
-        seconds = execute(source, output, parameters, page.title, quiet=True)
-        shown = {k: v for k, v in parameters.items() if k != "executed_dir"}
-        stats[name] = {"notebook": page.notebook, "parameters": shown, "seconds": round(seconds, 1),
-                       "profile": executed_profile(output),
-                       "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-        stats_file.write_text(json.dumps(stats, indent=1) + "\n")
-        print(f"[run_notebook] {name}: done in {seconds:.0f} s", flush=True)
+    for wave in ([job for job in todo if job not in last], last):
+        for job, seconds in _executed(wave, jobs):
+            shown = {k: v for k, v in job.parameters.items() if k != "executed_dir"}
+            stats[job.name] = {"notebook": job.notebook, "parameters": shown,
+                               "seconds": round(seconds, 1), "side_by_side": min(jobs, len(wave)),
+                               "profile": executed_profile(job.output),
+                               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+            stats_file.write_text(json.dumps(stats, indent=1) + "\n")
+            print(f"[run_notebook] {job.name}: done in {seconds:.0f} s", flush=True)
     return stats
+
+
+def _page_job(name: str, page: pages.NotebookPage, out: Path, profile: str | None) -> PageJob:
+    parameters = dict(page.parameters)
+    source = ROOT / page.notebook
+    nb = read_notebook(source)
+    declared = notebook_parameters(nb)
+    if profile is not None and "profile" in declared:
+        parameters["profile"] = profile
+    if "executed_dir" in declared:  # the reproducibility page reads the stats written here
+        parameters["executed_dir"] = str(out)
+    return PageJob(name, page.notebook, source, checked_parameters(source, nb, parameters), page.title, out / f"{name}.ipynb")
+
+
+def _execute_job(job: PageJob) -> float:
+    return execute(job.source, job.output, job.parameters, job.title, quiet=True)
+
+
+def _share_the_cores(threads: str) -> None:
+    os.environ.setdefault(THREADS_ENV, threads)  # this worker's kernels inherit it
+
+
+def _executed(wave: list[PageJob], jobs: int) -> Iterator[tuple[PageJob, float]]:
+    """(job, seconds) for each page of ``wave`` as it finishes. Side by side (``jobs`` > 1),
+    each in a process of its own whose kernel gets its share of the cores as torch threads;
+    after a failure no other page starts, the running ones finish, and the failure is raised."""
+    def announce(job: PageJob) -> None:
+        shown = {k: v for k, v in job.parameters.items() if k != "executed_dir"}
+        print(f"[run_notebook] {job.name}: {job.notebook} {shown or ''}", flush=True)
+
+    if jobs == 1 or len(wave) <= 1:
+        for job in wave:
+            announce(job)
+            yield job, _execute_job(job)
+        return
+    share = str(max(1, (os.cpu_count() or 1) // jobs))
+    with ProcessPoolExecutor(min(jobs, len(wave)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_share_the_cores, initargs=(share,)) as pool:
+        running = {}
+        for job in wave:
+            announce(job)
+            running[pool.submit(_execute_job, job)] = job
+        try:
+            for done in as_completed(running):
+                yield running[done], done.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def parse_value(text: str) -> Any:
@@ -237,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     all_.add_argument("--out", type=Path, default=ROOT / "executed")
     all_.add_argument("--profile", default=None, help="force a profile for every page (default: the notebook's)")
     all_.add_argument("--only", nargs="*", default=None, help="page names to run")
+    all_.add_argument("--jobs", type=int, default=1,
+                      help="pages executed side by side, each kernel on its share of the cores (default 1)")
     one = sub.add_parser("one", help="execute one notebook")
     one.add_argument("notebook", type=Path)
     one.add_argument("output", type=Path)
@@ -254,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[paths.RESULTS_ENV] = str(args.store.resolve())
     try:
         if args.command == "all":
-            execute_all(args.out, args.profile, args.only)
+            execute_all(args.out, args.profile, args.only, jobs=args.jobs)
         else:
             print(f"[run_notebook] {args.notebook} -> {args.output}", flush=True)
             seconds = execute(args.notebook, args.output, {k: parse_value(v) for k, v in args.parameter}, quiet=True)

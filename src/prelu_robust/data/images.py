@@ -24,6 +24,7 @@ from torch.utils.data import Dataset, Subset, random_split
 from torchvision import transforms
 from torchvision.datasets import MNIST, Caltech256, FashionMNIST
 
+from ..atomic import write_atomically
 from ..validation import require, require_choice
 from .mnist import FILES, DatasetMissingError, copy_local_files, data_root
 
@@ -134,10 +135,12 @@ def _gunzip(raw: Path) -> None:
     for name in FILES:
         archive, target = raw / name, raw / name.removesuffix(".gz")
         if archive.is_file() and not target.is_file():
-            partial = target.with_suffix(".partial")
-            with gzip.open(archive) as source, open(partial, "wb") as out:
-                shutil.copyfileobj(source, out)
-            os.replace(partial, target)
+            write_atomically(target, lambda partial: _decompress(archive, partial))
+
+
+def _decompress(archive: Path, target: Path) -> None:
+    with gzip.open(archive) as source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out)
 
 
 def digits_garments(n_images: int, root: str | os.PathLike[str] | None = None, seed: int = 0) -> LabelledImages:
