@@ -106,8 +106,8 @@ def test_a_sweep_runs_end_to_end_on_a_local_dask_cluster_and_executes_its_pages(
     assert sorted(p.name for p in out.glob("*.ipynb")) == ["000.ipynb", "001.ipynb"]
     printed = capsys.readouterr().out
     assert "[sweep 4/4] " in printed and "point 2/2" in printed and "computed for this page" not in printed
-    assert cli.main(["sweep", "status", str(s)]) == 0
-    assert "runs 2/2" in capsys.readouterr().out
+    assert cli.main(["sweep", "status", str(s), "--out", str(out)]) == 0
+    assert "runs 2/2, page executed" in capsys.readouterr().out
     spawned = [child for child in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(child.cmdline())]
     assert not psutil.wait_procs(spawned, timeout=10)[1], "the cluster's worker processes outlived the sweep"
 

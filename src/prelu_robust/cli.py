@@ -79,7 +79,7 @@ def _sweep(args: argparse.Namespace) -> int:
             return INTERRUPTED
         return 1 if report.failures else 0
     if args.action == "status":
-        rows = sweep.status(plan)
+        rows = sweep.status(plan, args.out)
         for row in rows:
             varying = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("point", "runs stored", "runs", "page"))
             print(f"point {row['point']}: {varying}: runs {row['runs stored']}/{row['runs']}, "
@@ -148,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             action.add_argument("--commit", action="store_true",
                                 help="write the runs into the committed store of their profile (results/sweep/ for "
                                      "the shipped sweeps)")
-        if name in ("run", "aggregate"):
-            action.add_argument("--out", type=Path, default=None,
-                                help="pages folder (run) or CSV file (aggregate); default under executed/sweeps/")
+        action.add_argument("--out", type=Path, default=None,
+                            help="pages folder (run, status) or CSV file (aggregate); default under executed/sweeps/")
     compute = commands.add_parser("compute", help="compute (or find stored) every run of one page's settings")
     compute.add_argument("experiment", help=", ".join(NOTEBOOK_OF))
     compute.add_argument("--profile", default="paper", help="ci or paper (default)")

@@ -58,7 +58,7 @@ from .run_notebook import checked_parameters, execute, parse_value, read_noteboo
 from .store import COMMITTED_PROFILES, ResultsStore, committed_store, computed_meta, default_store
 from .validation import ParameterError, reject_unknown, require
 
-__all__ = ["SWEEP_KEYS", "Sweep", "load", "from_arguments", "checked", "PointRuns", "point_runs", "SweepReport", "run", "status", "tidy_rows",
+__all__ = ["SWEEP_KEYS", "Sweep", "load", "from_arguments", "checked", "PointRuns", "point_runs", "SweepReport", "run", "pages_folder", "status", "tidy_rows",
            "table_path", "aggregate", "EXECUTORS", "CURVE_PREFIXES", "EXECUTED"]
 
 #: The keys of a sweep file (``question``: what the sweep asks, in a sentence, for its page).
@@ -303,7 +303,7 @@ def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | 
         finally:
             close()
     if execute_notebooks and not report.interrupted:
-        out = out or EXECUTED / sweep.name
+        out = pages_folder(sweep, out)
         os.environ[RUN_LOG_ENV] = "1"
         for index, (point, need) in enumerate(zip(points, needs)):
             if {need.key(kind, one) for kind, one in need.runs} & failed:
@@ -317,16 +317,22 @@ def run(sweep: Sweep, *, executor: str = "local", workers: int = 2, out: Path | 
     return report
 
 
-def status(sweep: Sweep) -> list[dict[str, Any]]:
+def pages_folder(sweep: Sweep, out: Path | None = None) -> Path:
+    """Where a sweep's executed pages go: ``out``, by default ``executed/sweeps/<name>/``."""
+    return out or EXECUTED / sweep.name
+
+
+def status(sweep: Sweep, out: Path | None = None) -> list[dict[str, Any]]:
     """Per point: its parameters that vary, its runs stored out of all, and whether its
-    notebook was executed."""
+    notebook was executed (into :func:`pages_folder`)."""
+    folder = pages_folder(sweep, out)
     varying = [*sweep.axes, *sweep.zipped]
     rows = []
     for index, point in enumerate(sweep.points()):
         need = point_runs(sweep, point)
         stored = sum(need.store.has(kind, one.settings()) for kind, one in need.runs)
         rows.append({"point": index, **{k: point[k] for k in varying}, "runs stored": stored,
-                     "runs": len(need.runs), "page": (EXECUTED / sweep.name / f"{index:03d}.ipynb").is_file()})
+                     "runs": len(need.runs), "page": (folder / f"{index:03d}.ipynb").is_file()})
     return rows
 
 
