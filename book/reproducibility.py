@@ -46,12 +46,13 @@ from prelu_robust.store import git_revision
 
 stats_file = Path(executed_dir) / "execution.json"
 stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
-rows = [[name, s["notebook"], s.get("profile") or "-", json.dumps(s["parameters"]) if s["parameters"] else "-",
-         f"{s['seconds']:.0f}", s.get("side_by_side", 1), s["finished"]]
+rows = [[name, f"{s['seconds']:.0f}", s.get("profile") or "-",
+         ", ".join(f"{k}={v}" for k, v in s["parameters"].items()) or "-", s["notebook"], s["finished"]]
         for name, s in stats.items() if name != "reproducibility"]
+at_once = max((s.get("side_by_side", 1) for s in stats.values()), default=1)
 display(Markdown("## Execution of this build\n\n" + markdown_table(
-    ["page", "notebook", "profile", "parameters", "seconds", "pages at once", "finished"], rows)
-    + "\n\nA page's seconds are its wall time; pages executed side by side share the cores."))
+    ["page", "seconds", "profile", "parameters", "notebook", "finished"], rows)
+    + f"\n\nPages were executed {at_once} at a time (sharing the cores); a page's seconds are its wall time."))
 
 # %%
 packages = ["torch", "torchvision", "numpy", "scipy", "matplotlib", "seaborn", "pandas", "pyautoattack",

@@ -184,7 +184,8 @@ def executed_profile(output: Path) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class PageJob:
-    """One page to execute: its notebook, checked parameters and title, and its output."""
+    """One page to execute: its notebook, checked parameters and title, its output, and
+    whether it runs after all the others (the registry's ``last``)."""
 
     name: str
     notebook: str  # as the registry names it
@@ -192,6 +193,12 @@ class PageJob:
     parameters: dict[str, Any]
     title: str | None
     output: Path
+    last: bool
+
+    @property
+    def shown_parameters(self) -> dict[str, Any]:
+        """Its parameters as the terminal and the execution record show them (not the output folder)."""
+        return {k: v for k, v in self.parameters.items() if k != "executed_dir"}
 
 
 def execute_all(out: Path, profile: str | None = None, only: list[str] | None = None,
@@ -204,7 +211,6 @@ def execute_all(out: Path, profile: str | None = None, only: list[str] | None = 
     if only:
         reject_unknown("page", only, registry)
     todo = [_page_job(name, page, out, profile) for name, page in registry.items() if not only or name in only]
-    last = [job for job in todo if registry[job.name].last]
     stats_file = out / "execution.json"
     stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
     recorded = set(stats)
@@ -217,10 +223,9 @@ def execute_all(out: Path, profile: str | None = None, only: list[str] | None = 
         if orphan.stem in recorded and orphan.stem not in registry:  # only what this driver wrote
             print(f"[run_notebook] removing {orphan} (not a page of {pages_file.name})", flush=True)
             orphan.unlink()
-    for wave in ([job for job in todo if job not in last], last):
+    for wave in ([job for job in todo if not job.last], [job for job in todo if job.last]):
         for job, seconds in _executed(wave, jobs):
-            shown = {k: v for k, v in job.parameters.items() if k != "executed_dir"}
-            stats[job.name] = {"notebook": job.notebook, "parameters": shown,
+            stats[job.name] = {"notebook": job.notebook, "parameters": job.shown_parameters,
                                "seconds": round(seconds, 1), "side_by_side": min(jobs, len(wave)),
                                "profile": executed_profile(job.output),
                                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -236,9 +241,10 @@ def _page_job(name: str, page: pages.NotebookPage, out: Path, profile: str | Non
     declared = notebook_parameters(nb)
     if profile is not None and "profile" in declared:
         parameters["profile"] = profile
-    if "executed_dir" in declared:  # the reproducibility page reads the stats written here
+    if "executed_dir" in declared:  # read or written beside the pages: the execution record, a sweep's table
         parameters["executed_dir"] = str(out)
-    return PageJob(name, page.notebook, source, checked_parameters(source, nb, parameters), page.title, out / f"{name}.ipynb")
+    return PageJob(name, page.notebook, source, checked_parameters(source, nb, parameters), page.title,
+                   out / f"{name}.ipynb", page.last)
 
 
 def _execute_job(job: PageJob) -> float:
@@ -254,8 +260,7 @@ def _executed(wave: list[PageJob], jobs: int) -> Iterator[tuple[PageJob, float]]
     each in a process of its own whose kernel gets its share of the cores as torch threads;
     after a failure no other page starts, the running ones finish, and the failure is raised."""
     def announce(job: PageJob) -> None:
-        shown = {k: v for k, v in job.parameters.items() if k != "executed_dir"}
-        print(f"[run_notebook] {job.name}: {job.notebook} {shown or ''}", flush=True)
+        print(f"[run_notebook] {job.name}: {job.notebook} {job.shown_parameters or ''}", flush=True)
 
     if jobs == 1 or len(wave) <= 1:
         for job in wave:
