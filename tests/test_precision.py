@@ -67,3 +67,44 @@ def test_a_float32_machine_reads_the_stored_bf16_paper_runs():
     # nothing stored: the paper profile computes at the machine's precision
     profile, config = common.resolve_profile(profiles, "paper", lambda c: False, {}, ("product_dtype",))
     assert (profile, config.product_dtype) == ("paper", "float32")
+
+
+def _exact_and_magnitude(a, b):
+    """The exact product of bf16 ``a`` (n, d) and ``b`` (d, m) and ``|a| @ |b|``, in float64
+    (exact: d < 2^29 products of 8-bit significands)."""
+    a64, b64 = a.double(), b.double()
+    return a64 @ b64, a64.abs() @ b64.abs()
+
+
+@pytest.mark.parametrize("has_units", [False, True])
+def test_a_bf16_product_is_within_its_rounding_of_the_exact_one(monkeypatch, has_units):
+    """Either way (native bf16 or float32 on the bf16 values) the result is the exact
+    product summed in float32 (error <= gamma_d |a||b|, gamma_d = d u / (1 - d u), u = 2^-24)
+    and rounded to bf16 (relative error <= 2^-8)."""
+    monkeypatch.setattr(precision, "has_bf16_units", lambda: has_units)
+    gen = precision.torch.Generator().manual_seed(0)
+    a = precision.torch.randn(64, 784, generator=gen).to(precision.torch.bfloat16)
+    b = precision.torch.randn(784, 96, generator=gen).to(precision.torch.bfloat16)
+    got = precision.bf16_product(precision.torch.matmul, a, b)
+    assert got.dtype == precision.torch.bfloat16
+    exact, magnitude = _exact_and_magnitude(a, b)
+    u, d = 2.0**-24, a.shape[1]
+    summed = d * u / (1 - d * u) * magnitude
+    bound = summed + 2.0**-8 * (exact.abs() + summed)
+    assert bool(((got.double() - exact).abs() <= bound).all())
+
+
+def test_a_cpu_without_bf16_units_multiplies_the_bf16_values_in_float32(monkeypatch):
+    """The emulation is exactly 'float32 product of the bf16 values, rounded to bf16', and a
+    CPU with the units runs torch's own bf16 product unchanged (its stored runs stay bit-identical)."""
+    torch = precision.torch
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(50, 300, generator=gen).to(torch.bfloat16)
+    w = torch.randn(40, 300, generator=gen).to(torch.bfloat16)
+    linear = torch.nn.functional.linear
+    monkeypatch.setattr(precision, "has_bf16_units", lambda: False)
+    assert torch.equal(precision.bf16_product(linear, x, w), linear(x.float(), w.float()).to(torch.bfloat16))
+    monkeypatch.setattr(precision, "has_bf16_units", lambda: True)
+    assert torch.equal(precision.bf16_product(linear, x, w), linear(x, w))
+    floats = x.float(), w.float()  # other dtypes: multiplied as given
+    assert precision.bf16_product(linear, *floats).dtype == torch.float32

@@ -18,6 +18,7 @@ from torch import nn
 
 from . import kernels
 from .data.gmm import MixtureSpec
+from .precision import bf16_product
 from .validation import require
 
 __all__ = ["PReLUNet", "ParamGrad", "products_in", "relu_power", "matmul_in", "aligns_with_class_averages",
@@ -238,7 +239,7 @@ class PReLUNet(nn.Module):
         dtype = None if x.dtype == self.W.dtype else x.dtype
         w_product, w_sq = self._weight_terms(dtype)
         scale = w_sq.pow((1.0 - p) / 2)  # ||w_j||^(1-p)
-        z = nn.functional.linear(x, w_product)  # (n, h): x @ W^T, the same values as the matmul
+        z = bf16_product(nn.functional.linear, x, w_product)  # (n, h): x @ W^T, the same values as the matmul
         if dtype is not None and self._fused(dtype) and x.device.type == "cpu":
             f = kernels.forward_scores(z, v * scale, p)
             if self.b is not None:
@@ -257,7 +258,7 @@ class PReLUNet(nn.Module):
             g = dloss_dscore(f)
             grad_v = g @ units  # (h,)
             slope = (g[:, None] * a_pm1).to(x.dtype)
-        product = slope.T @ x
+        product = bf16_product(torch.matmul, slope.T, x)
         decay = None if p == 1.0 else (p - 1.0) * v * grad_v / w_sq
         return ParamGrad(f, product, p * v * scale, decay, grad_v, w_sq)
 
@@ -326,7 +327,7 @@ def matmul_in(a: Tensor, b: Tensor, dtype: torch.dtype | None) -> Tensor:
     """``a @ b`` computed in ``dtype`` (None: as given), returned in ``a``'s dtype."""
     if dtype is None or dtype == a.dtype:
         return a @ b
-    return (a.to(dtype) @ b.to(dtype)).to(a.dtype)
+    return bf16_product(torch.matmul, a.to(dtype), b.to(dtype)).to(a.dtype)
 
 
 def _fusable(t: Tensor, p: float) -> bool:
