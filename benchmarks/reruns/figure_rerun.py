@@ -2,7 +2,7 @@
 check of the store: one run of each kind is recomputed from scratch, timed, and
 compared array by array with its stored entry; the times are projected onto the
 figure's 150 runs. Writes benchmarks/reports/RESULTS_RERUN_K<K>[_<DTYPE>][_NO_BF16_UNITS].md
-(the last part on a CPU without bf16 matrix units, such as an AVX2-only one).
+(the last part on a CPU without bf16 matrix units: ``write_rerun_report``).
 
     python benchmarks/reruns/figure_rerun.py [K] [PRODUCT_DTYPE]   # K = 10 (default) or 20
 
@@ -24,7 +24,6 @@ import torch
 
 from prelu_robust.device import float32_gflops, keep_freed_memory
 from prelu_robust.experiments import synthetic
-from prelu_robust.precision import has_bf16_units
 from prelu_robust.reporting import write_rerun_report
 from prelu_robust.store import committed_store, compare_arrays
 
@@ -56,7 +55,6 @@ def main(n_clusters: int = 10, product_dtype: str | None = None) -> None:
             print(rows[-1], flush=True)
     header = "| p | kind | runs of this kind | CPU-s now | CPU-s recorded | against the store |"
     suffix, precision = ("", "") if product_dtype is None else (f"_{product_dtype.upper()}", f", products in {product_dtype}")
-    suffix += "" if has_bf16_units() else "_NO_BF16_UNITS"  # one report per kind of CPU
     print(write_rerun_report(f"RESULTS_RERUN_K{config.n_clusters}{suffix}.md",
                  f"The Section 5.1 figure (K = {config.n_clusters}) with the current engine{precision}",
                  "One run of each kind recomputed from scratch and compared with its stored entry "

@@ -26,6 +26,7 @@ from .experiments.common import SweepCost
 from .experiments.mnist import MnistResults
 from .experiments.synthetic import SyntheticConfig, SyntheticResults, VariantCurves
 from .models import aligns_with_class_averages
+from .precision import has_bf16_units
 from .neurons import COVERAGE_COSINE, covered_centres, dominant_mask
 
 __all__ = ["page_metadata", "page_parameters", "alignment_phases", "markdown_table", "profile_banner", "breaking_radius", "robust_table", "training_check", "synthetic_summary",
@@ -475,7 +476,11 @@ def write_rerun_report(file: str, title: str, method: str, header: str, rows: li
                        projected_cpu_s: float, gflops_before: float, target_cpu_h: float = 1.0) -> str:
     """:func:`write_report` of a rerun table, with its projected cost and the machine's
     speed (:func:`~prelu_robust.device.float32_gflops`) measured before the runs
-    (``gflops_before``) and now: costs measured at different speeds do not compare."""
+    (``gflops_before``) and now: costs measured at different speeds do not compare.
+    One report per kind of CPU: ``file`` gains ``_NO_BF16_UNITS`` on a CPU without bf16
+    matrix units (such as an AVX2-only one)."""
+    if not has_bf16_units():
+        file = file.replace(".md", "_NO_BF16_UNITS.md")
     speed = (f"The machine's float32 product ran at {gflops_before:.0f} GFLOP/s before the runs and "
              f"{float32_gflops():.0f} after; on a shared VM this drifts, so compare costs measured at like speeds.")
     return write_report(file, title, method, header, rows,
