@@ -59,8 +59,9 @@ def bf16_product(product: Callable[..., torch.Tensor], *operands: torch.Tensor) 
     the operands' float32 values, rounded to bf16. A product of two bf16 numbers is exact
     in float32 and both ways sum in float32, so the two differ only in the order of
     summation (a bf16 rounding apart in about 1 output in 10^4), and the second runs at
-    float32's speed where torch's own emulation is 4-7x slower. Operands of another
-    dtype are multiplied as given."""
+    float32's speed where torch's own emulation is 3-80x slower
+    (``benchmarks/reports/RESULTS_BF16_PRODUCTS*.md``). Operands of another dtype are
+    multiplied as given."""
     if any(t.dtype != torch.bfloat16 for t in operands) or operands[0].device.type != "cpu" or has_bf16_units():
         return product(*operands)
     return product(*(t.float() for t in operands)).to(torch.bfloat16)
