@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from prelu_robust.device import best_seconds
 from prelu_robust.precision import bf16_product, has_bf16_units
 from prelu_robust.reporting import write_report
-from product_shapes import CASES, operands
+from product_shapes import CASES, alternating_best, operands
 
 REPEATS, ROUNDS = 10, 3
 
@@ -30,10 +29,7 @@ def main() -> None:
         a16, b16 = a.to(torch.bfloat16), b.to(torch.bfloat16)
         ways = {"torch bf16": lambda: a16 @ b16, "library bf16": lambda: bf16_product(torch.matmul, a16, b16),
                 "float32": lambda: a @ b}
-        seconds = dict.fromkeys(ways, float("inf"))
-        for _ in range(ROUNDS):
-            for way, call in ways.items():
-                seconds[way] = min(seconds[way], best_seconds(call, REPEATS))
+        seconds = alternating_best(ways, REPEATS, ROUNDS)
         differ = float((ways["torch bf16"]() != ways["library bf16"]()).double().mean())
         ms = " | ".join(f"{1e3 * s:.1f}" for s in seconds.values())
         rows.append(f"| {name} | {n} x {k} x {m} | {ms} | {seconds['torch bf16'] / seconds['library bf16']:.1f} | "

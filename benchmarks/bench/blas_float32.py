@@ -19,9 +19,8 @@ os.environ["OPENBLAS_NUM_THREADS"] = "1"  # one thread, as torch below
 
 import torch  # noqa: E402
 
-from prelu_robust.device import best_seconds  # noqa: E402
 from prelu_robust.reporting import write_report  # noqa: E402
-from product_shapes import CASES, operands  # noqa: E402
+from product_shapes import CASES, alternating_best, operands  # noqa: E402
 
 REPEATS, ROUNDS = 20, 3
 
@@ -32,10 +31,7 @@ def main() -> None:
     for name, (n, k, m), transpose_a, transpose_b in CASES:
         a, b = operands(n, k, m, transpose_a, transpose_b)
         an, bn = a.numpy(), b.numpy()  # views of the same memory
-        seconds = {"torch": float("inf"), "numpy": float("inf")}
-        for _ in range(ROUNDS):
-            seconds["torch"] = min(seconds["torch"], best_seconds(lambda: a @ b, REPEATS))
-            seconds["numpy"] = min(seconds["numpy"], best_seconds(lambda: an @ bn, REPEATS))
+        seconds = alternating_best({"torch": lambda: a @ b, "numpy": lambda: an @ bn}, REPEATS, ROUNDS)
         gflops = {lib: 2 * n * k * m / s / 1e9 for lib, s in seconds.items()}
         rows.append(f"| {name} | {n} x {k} x {m} | {gflops['torch']:.0f} | {gflops['numpy']:.0f} | "
                     f"{seconds['numpy'] / seconds['torch']:.2f} |")

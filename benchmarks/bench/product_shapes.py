@@ -6,9 +6,13 @@ gradient ``grad_z W``) and of an MNIST net (1,000 images, width 500)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import torch
 
-__all__ = ["CASES", "operands"]
+from prelu_robust.device import best_seconds
+
+__all__ = ["CASES", "operands", "alternating_best"]
 
 
 def operands(n: int, k: int, m: int, transpose_a: bool, transpose_b: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -27,3 +31,13 @@ CASES = [  # name, (n, k, m), a transposed, b transposed
     ("MNIST APGD: forward", (1000, 784, 500), False, True),
     ("MNIST APGD: input gradient", (1000, 500, 784), False, False),
 ]
+
+
+def alternating_best(ways: Mapping[str, Callable[[], object]], repeats: int, rounds: int) -> dict[str, float]:
+    """Seconds of each of ``ways``: the best of ``repeats`` calls in each of ``rounds``
+    rounds that alternate the ways (a drift of the machine's speed hits them alike)."""
+    seconds = dict.fromkeys(ways, float("inf"))
+    for _ in range(rounds):
+        for way, call in ways.items():
+            seconds[way] = min(seconds[way], best_seconds(call, repeats))
+    return seconds
