@@ -33,7 +33,7 @@ data_root = None  # folder holding caltech256/ (and MNIST/, FashionMNIST/ for th
 # Overrides of the profile's settings (experiments.caltech.CaltechConfig); None keeps the profile's value.
 dataset = "caltech256"  # "caltech256" (the paper's) or "digits_garments" (the offline stand-in: MNIST digits and Fashion-MNIST garments)
 backbone = "resnet152"  # "resnet152" (the paper's, IMAGENET1K_V2) or "efficientnet_lite2" (the offline stand-in)
-n_images = None  # images drawn at random (None: all of Caltech-256, 6,000 of the stand-in)
+n_images = None  # images drawn at random (None: all of Caltech-256, 18,000 of the stand-in)
 powers = None  # exponents p
 width = None  # hidden neurons
 lr = None  # Adam step

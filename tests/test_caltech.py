@@ -113,6 +113,14 @@ def test_the_stand_in_holds_a_digit_and_a_garment_per_superclass():
         image_sets.digits_garments(5)
 
 
+def test_the_stand_in_s_size_is_part_of_its_store_key():
+    standin = caltech.make_config("paper", dataset="digits_garments", backbone="efficientnet_lite2")
+    assert standin.n_images == image_sets.STANDIN_IMAGES
+    assert caltech.CaltechRun(standin, 1.0, 0).settings()["n_images"] == image_sets.STANDIN_IMAGES
+    assert caltech.FeatureSummary(standin).settings()["n_images"] == image_sets.STANDIN_IMAGES
+    assert caltech.make_config("paper").n_images is None  # all of Caltech-256
+
+
 def test_features_are_cached_a_second_call_extracts_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(features, "CHUNK", 8)
     standin = image_sets.digits_garments(20, seed=2)

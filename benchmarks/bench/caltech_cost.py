@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from prelu_robust import paths
 from prelu_robust.device import cpu_description
-from prelu_robust.data.images import STANDIN_IMAGES
 from prelu_robust.experiments import caltech
 from prelu_robust.store import committed_store, git_revision
 
@@ -25,7 +24,7 @@ def main() -> None:
     profile, config = caltech.resolve_profile("paper", store, **STANDIN)
     summary = store.load(caltech.FEATURES_KIND, caltech.FeatureSummary(config).settings())
     feature_cpu, described = (float(summary["features_cpu_s"]), str(summary["images"])) if summary else (float("nan"), "?")
-    n = config.n_images or STANDIN_IMAGES
+    n = config.n_images
     rows, total_cpu = [], 0.0
     for one in config.runs():
         if not store.has(caltech.KIND, one.settings()):
@@ -39,7 +38,8 @@ def main() -> None:
         "# The Caltech-256 page's stand-in: what it costs",
         "",
         f"Profile {profile}: {described}; backbone {config.backbone}; {len(config.runs())} runs "
-        f"(p in {list(config.powers)} x {config.repeats} repeats), {config.epochs} epochs, width {config.width}.",
+        f"(p in {list(config.powers)} x {config.repeats} repeats), {config.epochs} epochs, width {config.width}, "
+        f"first-layer products in {config.product_dtype}.",
         f"Entries computed on: {store.meta(caltech.KIND, config.runs()[0].settings()).get('cpu', '?')} "
         f"(one torch thread per worker); this report written on {cpu_description()}, revision {git_revision()}.",
         "",

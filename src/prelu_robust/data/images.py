@@ -38,9 +38,10 @@ N_SUPERCLASSES = 10
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 #: The preprocessing, in words: part of a feature cache's key.
 PREPROCESSING = "Resize(256) CenterCrop(224) grey->RGB ImageNet-normalised"
-#: The stand-in's images by default: sized so that its features (once) and its 20 probes
-#: each take at most an hour on a 2-core machine (benchmarks/bench/caltech_cost.py).
-STANDIN_IMAGES = 6000
+#: The stand-in's images by default (Caltech-256 has about 30,000): sized so that its features
+#: (once) and its 20 probes each take under an hour on a 2-core machine with bf16 units
+#: (benchmarks/bench/caltech_cost.py); without them the probes' products run in float32.
+STANDIN_IMAGES = 18000
 #: The stand-in's fine classes: a digit and a garment per superclass.
 STANDIN_SOURCES = ((MNIST, "MNIST", 0), (FashionMNIST, "FashionMNIST", 10))
 
