@@ -12,7 +12,7 @@ import psutil
 import pytest
 import yaml
 
-from prelu_robust import ParameterError, cli, paths, sweep
+from prelu_robust import ParameterError, cli, paths, sweep, workers
 from prelu_robust.experiments import synthetic
 
 #: A synthetic point that trains and attacks in about a second.
@@ -162,3 +162,31 @@ def test_ctrl_c_starts_no_new_run_stores_the_running_ones_and_the_same_command_r
     assert 1 <= len(stored) < 16 and not [verify(entry) for entry in stored if verify(entry)]
     again = sweep.run(sweep.load(s), executor="inline", execute_notebooks=False)
     assert again.stored == len(stored) and again.computed == 16 - len(stored) and not again.interrupted
+
+
+def test_a_worker_ends_with_the_sweep_that_started_it_even_when_that_one_is_killed():
+    script = ("import os, time\n"
+              "from prelu_robust.workers import process_pool\n"
+              "pool = process_pool(1)\n"
+              "print(pool.submit(os.getpid).result(), flush=True)\n"
+              "pool.submit(time.sleep, 600)\n"
+              "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    worker = psutil.Process(int(parent.stdout.readline()))
+    assert worker.ppid() == parent.pid and worker.status() != psutil.STATUS_ZOMBIE
+    parent.kill()  # SIGKILL: nothing of the sweep runs, its pool's shutdown included
+    parent.wait()
+    deadline = time.monotonic() + 10 * workers.PARENT_POLL_S
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _running(worker):
+        worker.kill()
+        pytest.fail("the worker outlived its sweep")
+
+
+def _running(process: psutil.Process) -> bool:
+    """Not ended (a zombie has ended, whether or not its new parent reaps it)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

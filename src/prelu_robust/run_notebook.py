@@ -21,7 +21,6 @@ import ast
 import dataclasses
 import io
 import json
-import multiprocessing
 import os
 import shutil
 import sys
@@ -29,7 +28,7 @@ import tempfile
 import time
 import tokenize
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from .experiments import EXPERIMENTS
 from .experiments.common import RUNNER_PARAMETERS, check_parameters
 from .progress import RUN_LOG_ENV
 from .validation import ParameterError, reject_unknown, require
+from .workers import process_pool
 
 __all__ = ["RERUN", "read_notebook", "parameter_lines", "notebook_parameters", "parameters_cell", "parameter_mismatch", "checked_parameters", "set_title", "execute", "executed_profile",
            "PageJob", "execute_all", "parse_value", "main"]
@@ -251,10 +251,6 @@ def _execute_job(job: PageJob) -> float:
     return execute(job.source, job.output, job.parameters, job.title, quiet=True)
 
 
-def _share_the_cores(threads: str) -> None:
-    os.environ.setdefault(THREADS_ENV, threads)  # this worker's kernels inherit it
-
-
 def _executed(wave: list[PageJob], jobs: int) -> Iterator[tuple[PageJob, float]]:
     """(job, seconds) for each page of ``wave`` as it finishes. Side by side (``jobs`` > 1),
     each in a process of its own whose kernel gets its share of the cores as torch threads;
@@ -268,8 +264,7 @@ def _executed(wave: list[PageJob], jobs: int) -> Iterator[tuple[PageJob, float]]
             yield job, _execute_job(job)
         return
     share = str(max(1, (os.cpu_count() or 1) // jobs))
-    with ProcessPoolExecutor(min(jobs, len(wave)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_share_the_cores, initargs=(share,)) as pool:
+    with process_pool(min(jobs, len(wave)), {THREADS_ENV: share}) as pool:  # each kernel inherits its share
         running = {}
         for job in wave:
             announce(job)

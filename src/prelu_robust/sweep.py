@@ -37,11 +37,10 @@ import csv
 import importlib
 import itertools
 import json
-import multiprocessing
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,7 @@ from .progress import RUN_LOG_ENV
 from .run_notebook import checked_parameters, execute, parse_value, read_notebook
 from .store import COMMITTED_PROFILES, ResultsStore, committed_store, computed_meta, default_store
 from .validation import ParameterError, reject_unknown, require
+from .workers import process_pool
 
 __all__ = ["SWEEP_KEYS", "Sweep", "load", "from_arguments", "checked", "PointRuns", "point_runs", "SweepReport", "run", "pages_folder", "status", "tidy_rows",
            "table_path", "aggregate", "EXECUTORS", "CURVE_PREFIXES", "EXECUTED"]
@@ -210,11 +210,7 @@ def _executor(spec: str, workers: int):
     run at a time (``inline``, for debugging), a local Dask cluster (``dask``) or an existing
     Dask scheduler (``tcp://host:port``); and what to close afterwards."""
     if spec in ("local", "inline"):
-        # spawned, not forked: a child forked after this process ran a multi-threaded torch
-        # product inherits a dead OpenMP pool and hangs in its first parallel product (here:
-        # "auto" precision times bf16 against float32 on a CPU with bf16 units)
-        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
-            if spec == "local" else ThreadPoolExecutor(1)
+        executor = process_pool(workers) if spec == "local" else ThreadPoolExecutor(1)
         return executor, executor.shutdown
     from distributed import Client, LocalCluster  # only a Dask sweep needs Dask
 
