@@ -1,5 +1,6 @@
 """Sweeps: the file and its points, every error before anything runs, runs computed once,
-resumed, failures isolated, the tidy table; a sweep on a local Dask cluster."""
+resumed, failures isolated, the tidy table; a sweep on a local Dask cluster; workers that
+end with a killed sweep."""
 
 import csv
 import os
