@@ -59,21 +59,26 @@ def report(results: list[dict]) -> str:
                         f"{r['train_s']:.0f} + {r['table_s']:.0f} |")
             rows.append(f"| | | stored draw of 1,000 | {cells(r['table_draw'])} | | | |")
         for images, key in (("all 10,000", "table_full"), ("stored draw of 1,000", "table_draw")):
-            mean = np.mean([r[key] for r in models], axis=0)
-            rows.append(f"| **{p:g}** | **mean of {len(models)}** | {images} | {cells(mean)} | | | |")
+            values = np.array([r[key] for r in models])  # (repeats, attacks)
+            spread = values.std(axis=0, ddof=1) if len(models) > 1 else np.full(values.shape[1], np.nan)
+            rows.append(f"| **{p:g}** | **mean ± std of {len(models)}** | {images} | "
+                        + " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(values.mean(0), spread)) + " | | | |")
         if p in paper.MNIST_TABLE1:
             rows.append(f"| **{p:g}** | | **paper** | {cells(paper.MNIST_TABLE1[p])} | | | |")
     header = ("| p | repeat | images | " + " | ".join(f"{n} {e:g}" for n, e in paper.TABLE1)
               + f" | clean, retrained | Linf {LINF_CHECK:g} on the stored curve | CPU-s: training + table |")
     kinds = sorted({f"{r['cpu']}: {r['precision']}" for r in results})
+    table_s, train_s = sum(r["table_s"] for r in results), sum(r["train_s"] for r in results)
     return write_report("RESULTS_TABLE1_FULL.md", "MNIST Table 1 on all 10,000 test images, model by model",
                         "`benchmarks/bench/table1_full.py`: each model of the stored paper profile retrained at its "
                         "stored settings, then Table 1's APGD-CE attacks (AutoAttack 'standard', 5 restarts for L1; "
                         "the page's seeds) on every test image, beside the stored run's table on the fixed draw of "
                         "1,000. The retrained model's clean accuracy is set beside the stored one's, and its Table 1 "
-                        f"Linf {LINF_CHECK:g} beside the stored curve's (all 10,000 images, the stored model): another "
-                        "CPU sums in another order, so a retrained model is a sibling of the stored one, not a copy. "
-                        f"Computed on {'; '.join(kinds)}.", header, rows)
+                        f"Linf {LINF_CHECK:g} beside the stored curve's (all 10,000 images, the stored model): a CPU "
+                        "that sums in another order retrains a sibling of the stored model, not a copy. "
+                        f"Computed on {'; '.join(kinds)}.", header, rows,
+                        f"\nThe table alone (six attacks on all 10,000 images): {table_s:.0f} CPU-s for {len(results)} "
+                        f"models ({table_s / 3600:.2f} CPU-h); their retraining, {train_s:.0f} CPU-s, apart.\n")
 
 
 def main(models: list[tuple[float, int]]) -> None:
