@@ -109,8 +109,8 @@ display(Markdown(claims.markdown(rows)))
 # is on a fixed random draw of 1,000 test images, not yet on all 10,000: the draw's
 # sampling error (a standard error of 0.016 at an accuracy of 0.5) is the size of the
 # tolerance. `benchmarks/reports/RESULTS_TABLE1_FULL.md` attacks all 10,000 images, with
-# the page's seeds, for the models computed so far (each retrained on the benchmark's
-# CPU), beside the draw. The paper publishes no numbers for parity; its stored curves
+# the page's seeds, for all ten models (each retrained on the benchmark's CPU; mean and
+# standard deviation over the five repeats), beside the draw. The paper publishes no numbers for parity; its stored curves
 # against the poster's ten-class panel:
 
 # %% tags=["remove-stderr"]
