@@ -110,8 +110,8 @@ display(Markdown(claims.markdown(rows)))
 # sampling error (a standard error of 0.016 at an accuracy of 0.5) is the size of the
 # tolerance. `benchmarks/reports/RESULTS_TABLE1_FULL.md` attacks all 10,000 images, with
 # the page's seeds, for all ten models (each retrained on the benchmark's CPU; mean and
-# standard deviation over the five repeats), beside the draw. The paper publishes no numbers for parity; its stored curves
-# against the poster's ten-class panel:
+# standard deviation over the five repeats), beside the draw. The paper publishes no
+# numbers for parity; its stored curves against the poster's ten-class panel:
 
 # %% tags=["remove-stderr"]
 from prelu_robust.experiments import mnist

@@ -121,6 +121,13 @@ def test_the_stand_in_s_size_is_part_of_its_store_key():
     assert caltech.make_config("paper").n_images is None  # all of Caltech-256
 
 
+def test_a_stand_in_larger_than_its_sources_is_refused_before_anything_runs():
+    with pytest.raises(ParameterError, match="at most 120000"):
+        caltech.make_config("paper", dataset="digits_garments", backbone="efficientnet_lite2", n_images=200000)
+    with pytest.raises(ParameterError, match="n_images"):
+        image_sets.digits_garments(image_sets.STANDIN_MAX_IMAGES + 2)
+
+
 def test_features_are_cached_a_second_call_extracts_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(features, "CHUNK", 8)
     standin = image_sets.digits_garments(20, seed=2)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..attacks import evaluate
-from ..data.images import DATASETS, N_SUPERCLASSES, STANDIN_IMAGES, load_images, require_caltech256, train_test_split
+from ..data.images import DATASETS, N_SUPERCLASSES, STANDIN_IMAGES, STANDIN_MAX_IMAGES, load_images, require_caltech256, train_test_split
 from ..data.mnist import ImageSplit
 from ..backbones import BACKBONES
 from ..device import compute_device
@@ -86,8 +86,11 @@ class CaltechConfig:
         require(len(self.eps_grid) >= 1 and all(0 <= e < self.box_margin for e in self.eps_grid), "eps_grid",
                 self.eps_grid, f"a non-empty list of Linf radii in [0, box_margin={self.box_margin:g})")
         resolve_precision_fields(self, *PRECISION_FIELDS)
-        if self.n_images is None and self.dataset == "digits_garments":  # the store key names the stand-in's size
-            object.__setattr__(self, "n_images", STANDIN_IMAGES)
+        if self.dataset == "digits_garments":
+            require(self.n_images is None or self.n_images <= STANDIN_MAX_IMAGES, "n_images", self.n_images,
+                    f"None or at most {STANDIN_MAX_IMAGES} for the stand-in (MNIST's and Fashion-MNIST's training sets)")
+            if self.n_images is None:  # the store key names the stand-in's size
+                object.__setattr__(self, "n_images", STANDIN_IMAGES)
 
     def runs(self) -> list["CaltechRun"]:
         """Every run of the page, repeat by repeat: a partial sweep has whole repeats."""
