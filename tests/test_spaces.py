@@ -284,3 +284,56 @@ def test_radii_where_every_point_is_certified_are_skipped_without_changing_the_c
                                       exact_space=Uncertified(verdicts), carry_broken=carry, chunk_size=300)
         assert torch.equal(certified, plain)
         assert 0.02 in skipped and 0.9 not in skipped and certified[-1] < 1
+
+
+def _two_direction_net(spread: float = 3e-3, loose: int = 10, dim: int = 30, span: int = 12) -> PReLUNet:
+    """A p=1 net like a trained one: two groups of neurons within ``spread`` of two directions,
+    of both output signs, and ``loose`` neurons elsewhere, all in the first ``span`` coordinates."""
+    gen = torch.Generator().manual_seed(3)
+    centres = torch.randn(2, span, generator=gen)
+    rows = [centres[g] + spread * centres[g].norm() * torch.randn(25, span, generator=gen) for g in (0, 1)]
+    W = torch.zeros(50 + loose, dim)
+    W[:, :span] = torch.cat(rows + [torch.randn(loose, span, generator=gen)])
+    net = PReLUNet(dim, len(W), p=1.0)
+    with torch.no_grad():
+        net.W.copy_(W * torch.rand(len(W), 1, generator=gen).add(0.5))
+        net.v.copy_(torch.randn(1, len(W), generator=gen))
+    return net
+
+
+def test_grouped_span_is_every_neuron_up_to_rounding_where_groups_change_sign():
+    """At points placed around the groups' kinks (some proven, some not, for each group), with
+    and without a part off the basis, the grouped p=1 model has NeuronSpan's scores and
+    gradients within the rounding bound: a group taken as one unit where one of its neurons
+    had the other sign would move a gradient by that neuron's |v_j| |W_j S|, far beyond it."""
+    net = _two_direction_net()
+    basis = neuron_basis(net).vectors
+    grouped, neurons = spaces.GroupedSpan(net, basis, cos_tol=1e-3, min_size=16), NeuronSpan(net, basis)
+    assert grouped.width == (2, 10)
+    gen = torch.Generator().manual_seed(4)
+    n = 4000
+    x0 = torch.randn(n, net.W.shape[1], generator=gen) / 4
+    a = torch.randn(n, basis.shape[1], generator=gen) / 4
+    # move each point along the groups' mean directions so that <x, m_g> lands within a few reaches of 0
+    means = grouped.mean.double()
+    x = x0.double() + a.double() @ basis.double().T
+    target = (torch.rand(n, 2, generator=gen) - 0.5) * 6 * grouped.reach.double() * x.norm(dim=1, keepdim=True)
+    shift = torch.linalg.lstsq(means @ means.T, (target - x @ means.T).T).solution.T @ means
+    x0 = (x0.double() + shift).float()
+    u_part = torch.zeros(n, net.W.shape[1])
+    u_part[:, -6:] = torch.randn(n, 6, generator=gen)  # off the span of the first 12 coordinates
+    for u, s in ((None, torch.zeros(n)), (u_part / u_part.norm(dim=1, keepdim=True), torch.rand(n, generator=gen) / 4)):
+        f_g, grad_g = grouped.bind(grouped.anchor(x0), u)(a, s)
+        f_n, grad_n = neurons.bind(neurons.anchor(x0), u)(a, s)
+        point = x0 + a @ basis.T + (0 if u is None else s[:, None] * u)
+        t = point @ grouped.mean.T
+        proven = t.abs() > point.norm(dim=1, keepdim=True) * grouped.reach
+        assert proven.any(0).all() and (~proven).any(0).all()  # both paths taken for each group
+        assert_within(f_g, f_n, score_bound(net, point))
+        assert_within(grad_g, grad_n, score_bound(net, point, derivative=True))
+
+
+def test_grouped_span_is_for_p_1_only(trained_nets):
+    net = trained_nets[0][3.0]
+    with pytest.raises(ValueError, match="p"):
+        spaces.GroupedSpan(net, neuron_basis(net).vectors)

@@ -16,7 +16,7 @@ from .models import PReLUNet
 from .validation import require
 
 __all__ = ["contributions", "dominant", "dominant_mask", "COVERAGE_COSINE", "covered_centres", "alignment_scores", "largest",
-           "merge_by_direction"]
+           "direction_groups", "merge_by_direction"]
 
 Tensor = torch.Tensor
 
@@ -68,31 +68,42 @@ def largest(W: Tensor, v: Tensor, k: int) -> Tensor:
     return torch.argsort(contributions(W, v), descending=True)[:k]
 
 
-def merge_by_direction(net: PReLUNet, cos_tol: float = 1e-3) -> PReLUNet:
-    """A smaller net whose units are groups of neurons pointing the same way.
-
-    Units are 1-homogeneous in w, so neurons with equal directions and equal signs
-    of v add up exactly. Neurons whose cosine with a group's leading neuron exceeds
-    ``1 - cos_tol`` join it (greedily, largest contribution first); a group becomes
-    one unit of norm 1 along its contribution-weighted mean direction. After
-    small-init training a p=1 net's hundreds of neurons collapse to a handful: a
-    cheap surrogate to steer attack steps, never to judge them.
-    """
-    net.check_plain()
-    W, v = net.W.detach(), net.v.detach()[0]
+def direction_groups(W: Tensor, v: Tensor, cos_tol: float, *, same_sign: bool = True) -> Tensor:
+    """Each neuron's group (h,) long: neurons whose direction has cosine above ``1 - cos_tol``
+    with a group's leading neuron join it (greedily, largest contribution ``|v_j| ||w_j||``
+    first; with ``same_sign``, only when their output weights v (h,) agree in sign).
+    Groups are numbered in the order their leaders are found; W is (h, D)."""
     contribution = contributions(W, v)
     directions = W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)
-    leaders: list[int] = []
     group = torch.empty(len(v), dtype=torch.long)
+    leaders: list[int] = []
     for j in torch.argsort(contribution, descending=True).tolist():
         for g, lead in enumerate(leaders):
-            if v[j] * v[lead] > 0 and float(directions[j] @ directions[lead]) > 1 - cos_tol:
+            if (not same_sign or v[j] * v[lead] > 0) and float(directions[j] @ directions[lead]) > 1 - cos_tol:
                 group[j] = g
                 break
         else:
             group[j] = len(leaders)
             leaders.append(j)
-    k = len(leaders)
+    return group
+
+
+def merge_by_direction(net: PReLUNet, cos_tol: float = 1e-3) -> PReLUNet:
+    """A smaller net whose units are groups of neurons pointing the same way.
+
+    Units are 1-homogeneous in w, so neurons with equal directions and equal signs
+    of v add up exactly. Neurons whose cosine with a group's leading neuron exceeds
+    ``1 - cos_tol`` join it (:func:`direction_groups`); a group becomes one unit of
+    norm 1 along its contribution-weighted mean direction. After small-init training
+    a p=1 net's hundreds of neurons collapse to a handful: a cheap surrogate to steer
+    attack steps, never to judge them.
+    """
+    net.check_plain()
+    W, v = net.W.detach(), net.v.detach()[0]
+    contribution = contributions(W, v)
+    directions = W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    group = direction_groups(W, v, cos_tol)
+    k = int(group.max()) + 1
     summed = torch.zeros(k, W.shape[1], dtype=W.dtype).index_add_(0, group, directions * contribution[:, None])
     weight = torch.zeros(k, dtype=W.dtype).index_add_(0, group, contribution * torch.sign(v))
     merged = PReLUNet(W.shape[1], k, net.p, bias=net.b is not None).to(W.device, W.dtype)

@@ -29,8 +29,9 @@ import torch
 
 from . import neurons
 from .models import PReLUNet, relu_power
+from .validation import require
 
-__all__ = ["ScoreGrad", "BoundModel", "score_and_grad", "row_blocks", "STEP_BLOCK", "FullSpace", "NeuronSpan",
+__all__ = ["ScoreGrad", "BoundModel", "score_and_grad", "row_blocks", "STEP_BLOCK", "FullSpace", "NeuronSpan", "GroupedSpan",
            "SignExactSpan", "scaled_difference", "Basis", "neuron_basis"]
 
 Tensor = torch.Tensor
@@ -165,18 +166,159 @@ class NeuronSpan(_Span):
         zu = None if u is None else u @ self.W.T
 
         def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
-            # (h, r) @ (r, n) then transposed: a faster BLAS path than (n, r) @ (r, h) for these thin shapes
-            z = (self.WS @ a.T).T + z0
-            if zu is not None:
-                z.addcmul_(s[:, None], zu)
-            act = z.clamp_min_(0)
-            if self.p == 1.0:
-                slope, units = (act > 0).to(act.dtype), act
+            return self.at(self.preactivations(z0, zu, a, s))
+
+        return model
+
+    def preactivations(self, z0: Tensor, zu: Tensor | None, a: Tensor, s: Tensor) -> Tensor:
+        """``z0 + a (W S)^T + s zu`` (n, h): the pre-activations at ``x0 + S a + s u``."""
+        # (h, r) @ (r, n) then transposed: a faster BLAS path than (n, r) @ (r, h) for these thin shapes
+        z = (self.WS @ a.T).T + z0
+        if zu is not None:
+            z.addcmul_(s[:, None], zu)
+        return z
+
+    def at(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """Scores (n,) and their gradients (n, r) in the basis, from pre-activations z (n, h),
+        which are overwritten."""
+        act = z.clamp_min_(0)
+        if self.p == 1.0:
+            slope, units = (act > 0).to(act.dtype), act
+        else:
+            slope = relu_power(act, self.p - 1.0)
+            units = slope * act
+        f = units @ self.coef + self.bias
+        return f, (slope.mul_(self.slope_to_grad) @ self.WS)
+
+
+_U32 = torch.finfo(torch.float32).eps
+
+
+class GroupedSpan(_Span):
+    """A plain p = 1 :class:`PReLUNet` on points ``x0 + S a + s u``, every neuron counted
+    (the scores and gradients of :class:`NeuronSpan`, up to the order of the sums) at the
+    cost of a handful of units wherever that is provably the same.
+
+    A p = 1 unit ``v_j relu(<x, w_j>)`` is linear where its sign is fixed, so a group of
+    neurons that are all active at x adds up to one linear unit (the sum of their ``v_j w_j``)
+    and a group that is all inactive adds nothing. The neurons are grouped by direction
+    (:func:`~prelu_robust.neurons.direction_groups`, cosine above ``1 - cos_tol``); the unit
+    directions of group g lie within ``rho_g`` of its mean direction ``m_g``, so
+    ``|<x, m_g>| > rho_g ||x||`` proves that every neuron of the group has the sign of
+    ``<x, m_g>``, with room for float32 rounding (so that :class:`NeuronSpan` computes the
+    same signs). Where a group is not proven, its neurons are computed one by one, for those
+    points only; groups of fewer than ``min_size`` neurons always are. After small-init
+    training a p = 1 net's neurons lie close to two directions: a point then costs two units
+    and the few loose neurons, unless it sits where a group changes sign.
+
+    The anchor of x0 (n, D) packs ``x0 W^T`` (n, h; neurons in :attr:`order`), ``<x0, m_g>``
+    and each group's score were it all active (n, G), ``S^T x0`` (n, r) and ``||x0||^2``
+    (n, 1), so that callers can take rows of it.
+    """
+
+    def __init__(self, net: PReLUNet, basis: Tensor, cos_tol: float = 1e-3, min_size: int = 16) -> None:
+        require(net.p == 1.0, "p", net.p, "1: only p = 1 units are linear where their sign is fixed")
+        net.check_plain()
+        W = net.W.detach()
+        group = neurons.direction_groups(W, net.v.detach()[0], cos_tol, same_sign=False)
+        sizes = torch.bincount(group)
+        big = torch.nonzero(sizes >= min_size).squeeze(1).tolist()
+        loose = torch.nonzero(sizes[group] < min_size).squeeze(1)
+        members = [torch.nonzero(group == g).squeeze(1) for g in big]
+        #: the neurons in the anchor's order: the loose ones, then group by group
+        self.order = torch.cat([loose, *members]).to(W.device)
+        self.basis, self.dim, self.p = basis, basis.shape[1], 1.0
+        self.neurons = NeuronSpan(net.subnet(self.order), basis)
+        self.bias = self.neurons.bias
+        self.loose = self._part(net, loose, basis, self.bias) if len(loose) else None
+        self.groups = [self._part(net, m, basis, 0.0) for m in members]
+        bounds = torch.tensor([0, *sizes[big].tolist()]).cumsum(0) + len(loose)
+        self.slices = [slice(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        units = (W / W.norm(dim=1, keepdim=True).clamp_min(1e-30)).double()
+        means, reach = [], []
+        for m in members:
+            mean = units[m].sum(0)
+            mean = mean / mean.norm()
+            means.append(mean)
+            reach.append(float((units[m] - mean).norm(dim=1).max()))
+        # float32 rounding of <x, m_g> and of each <x, w_j> (sums of D + r + 1 terms), twice over
+        rounding = 2 * (W.shape[1] + self.dim + 16) * _U32
+        dtype = W.dtype
+        self.reach = torch.tensor(reach, dtype=torch.float64).add(rounding).to(dtype).to(W.device)  # (G,)
+        self.mean = (torch.stack(means) if means else torch.zeros(0, W.shape[1], dtype=torch.float64)).to(
+            W.device, dtype)  # (G, D)
+        self.mean_S = self.mean @ basis  # (G, r)
+        #: sum_j coef_j (W S)_j per group (G, r), and coef_j in column g (h, G)
+        self.group_WS = torch.stack([g.coef @ g.WS for g in self.groups]) if self.groups else \
+            torch.zeros(0, self.dim, dtype=dtype, device=W.device)
+        self.members = torch.zeros(len(self.order), len(self.groups), dtype=dtype, device=W.device)
+        for g, (part, rows) in enumerate(zip(self.groups, self.slices)):
+            self.members[rows, g] = part.coef
+
+    @staticmethod
+    def _part(net: PReLUNet, rows: Tensor, basis: Tensor, bias) -> NeuronSpan:
+        part = NeuronSpan(net.subnet(rows), basis)
+        part.bias = bias  # the bias is counted once, with the loose neurons
+        return part
+
+    @property
+    def width(self) -> tuple[int, int]:
+        """(groups, loose neurons): the units a proven point costs."""
+        return len(self.groups), 0 if self.loose is None else self.loose.W.shape[0]
+
+    def anchor(self, x0: Tensor) -> Tensor:
+        z0 = self.neurons.anchor(x0)
+        return torch.cat([z0, x0 @ self.mean.T, z0 @ self.members, x0 @ self.basis,
+                          x0.square().sum(1, keepdim=True)], dim=1)
+
+    def scores(self, x: Tensor) -> Tensor:
+        """The scores (n,) at the points x (n, D) themselves."""
+        return self.neurons.scores(x)
+
+    def bind(self, packed: Tensor, u: Tensor | None = None) -> BoundModel:
+        """The model at ``x0 + S a + s u`` for anchors ``packed = anchor(x0)``."""
+        h, G, r = len(self.order), len(self.groups), self.dim
+        z0, t0, F0 = packed[:, :h], packed[:, h:h + G], packed[:, h + G:h + 2 * G]
+        x0_S, norm0_sq = packed[:, h + 2 * G:h + 2 * G + r], packed[:, -1]
+        zu = tu = Fu = None
+        if u is not None:
+            zu = u @ self.neurons.W.T
+            tu, Fu = u @ self.mean.T, zu @ self.members
+            # |<x0, u>| <= the norm of x0's part outside the basis, as u is orthogonal to S
+            x0_out = (norm0_sq - x0_S.square().sum(1)).clamp_min(0).sqrt()
+        n_loose = self.width[1]
+
+        def part(span: NeuronSpan, columns: slice, a: Tensor, s: Tensor, rows: Tensor | None = None):
+            """The neurons ``columns`` of ``span`` one by one, at the points ``rows`` (all: None)."""
+            z0_part = z0[:, columns] if rows is None else z0[rows, columns]
+            zu_part = None if zu is None else zu[:, columns] if rows is None else zu[rows, columns]
+            return span.at(span.preactivations(z0_part, zu_part, a, s))
+
+        def model(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+            t = torch.addmm(t0, a, self.mean_S.T)  # <x, m_g> (n, G)
+            linear = torch.addmm(F0, a, self.group_WS.T)  # each group's score were it all active (n, G)
+            a_sq = a.square().sum(1)
+            norm_sq = norm0_sq + 2 * (x0_S * a).sum(1) + a_sq
+            if u is not None:
+                t.addcmul_(s[:, None], tu)
+                linear.addcmul_(s[:, None], Fu)
+                norm_sq = norm_sq + s * (2 * x0_out + s)
+            # the sum's rounding is at most a few units of its terms' size, ||x0||^2 + |a|^2 + s^2 at most
+            norm_sq = norm_sq + 16 * _U32 * (norm0_sq + a_sq + (0 if u is None else s * s))
+            unsure = t.abs() <= norm_sq.clamp_min(0).sqrt()[:, None] * self.reach  # (n, G)
+            on = (t > 0).to(a.dtype)
+            scores = linear * on  # (n, G)
+            grads = on[:, :, None] * self.group_WS  # (n, G, r)
+            for g in torch.nonzero(unsure.any(0)).squeeze(1).tolist():
+                rows = torch.nonzero(unsure[:, g]).squeeze(1)
+                scores[rows, g], grads[rows, g] = part(self.groups[g], self.slices[g], a[rows], s[rows], rows)
+            f, grad = scores.sum(1), grads.sum(1)
+            if self.loose is not None:
+                f_loose, grad_loose = part(self.loose, slice(0, n_loose), a, s)
+                f, grad = f + f_loose, grad + grad_loose
             else:
-                slope = relu_power(act, self.p - 1.0)
-                units = slope * act
-            f = units @ self.coef + self.bias
-            return f, (slope.mul_(self.slope_to_grad) @ self.WS)
+                f = f + self.bias
+            return f, grad
 
         return model
 

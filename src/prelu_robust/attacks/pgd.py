@@ -146,23 +146,6 @@ def _descend(a: Tensor, s: Tensor, f: Tensor, grad: Tensor, y: Tensor, eps: floa
     return a.mul_(factor[:, None]), s * factor
 
 
-#: Cycles up to this length are recognised by :func:`_pgd`, checked every ``CYCLE_CHECK`` steps.
-LONGEST_CYCLE = 32
-CYCLE_CHECK = 8
-
-
-def _periods(history: list[tuple[Tensor, Tensor]]) -> Tensor:
-    """The shortest k (n,) long with ``history[-1] == history[-1 - k]`` bitwise per row
-    (0 where none): the rows whose iterates repeat with period k."""
-    a, s = history[-1]
-    period = torch.zeros(len(s), dtype=torch.long, device=s.device)
-    for k in range(1, len(history)):
-        old_a, old_s = history[-1 - k]
-        same = (a == old_a).all(dim=1) & (s == old_s) & (period == 0)
-        period[same] = k
-    return period
-
-
 def _pgd(bind: Callable[[Tensor], Callable], a: Tensor, s: Tensor, y: Tensor, eps: float, attack: L2Attack,
          keep_best: bool) -> tuple[Tensor, ...]:
     """``attack.steps`` steps from (a (n, r), s (n,)) down the margin of the model
@@ -170,17 +153,27 @@ def _pgd(bind: Callable[[Tensor], Callable], a: Tensor, s: Tensor, y: Tensor, ep
     the iterate of smallest margin.
 
     A step maps each point's iterate to its next by a fixed computation, so a point whose
-    iterate equals the one k steps before cycles with period k from then on: its last
-    iterate is read off the cycle, whose iterates have all been judged already, and the
-    point leaves the block. Until a point leaves, the others' iterates are bitwise those
-    of running every step; after, the smaller block may round differently (as another
-    CPU would), each point still stepping on its own."""
+    iterate equals the one k steps before cycles with period k from then on. Each point
+    looks for its cycle as in Brent's algorithm: it compares every iterate with a saved
+    one, saved anew (unless they match) after 1, 2, 4, ... steps, which finds any period
+    within a few periods of the cycle's start. Once found, every iterate of the cycle has
+    been judged already, and the point takes the ``(steps - step) mod k`` steps (fewer
+    than k) that bring it to the iterate of the last step, then leaves the block. Until
+    a point leaves, the others' iterates are bitwise those of running every step; after,
+    the smaller block may round differently (as another CPU would), each point still
+    stepping on its own."""
     n = len(s)
     best_margin = torch.full_like(s, float("inf"))
     best_a, best_s = a.clone(), s.clone()
     last_a, last_s = a.clone(), s.clone()
     active = torch.arange(n, device=s.device)
-    model, history = bind(active), [(a, s)]
+    model = bind(active)
+    # per point: the saved iterate, the steps since it was saved, when it is saved anew,
+    # and the step whose iterate is the last one (attack.steps until a cycle is found)
+    saved_a, saved_s = a.clone(), s.clone()
+    since = torch.zeros(n, dtype=torch.long, device=s.device)
+    horizon = torch.ones(n, dtype=torch.long, device=s.device)
+    last_step = torch.full((n,), attack.steps, dtype=torch.long, device=s.device)
     for step in range(1, attack.steps + 1):
         f, grad = model(a, s)
         if keep_best:
@@ -189,27 +182,24 @@ def _pgd(bind: Callable[[Tensor], Callable], a: Tensor, s: Tensor, y: Tensor, ep
             rows = active[better]
             best_margin[rows], best_a[rows], best_s[rows] = margin[better], a[better], s[better]
         a, s = _descend(a, s, f, grad, y[active], eps, attack)
-        history = history[-LONGEST_CYCLE:] + [(a, s)]
-        if step % CYCLE_CHECK or step == attack.steps:
+        since += 1
+        repeat = (a == saved_a).all(dim=1) & (s == saved_s)
+        found = repeat & (last_step == attack.steps)
+        last_step[found] = step + (attack.steps - step) % since[found]
+        renew = (since == horizon) & ~repeat
+        saved_a[renew], saved_s[renew], since[renew] = a[renew], s[renew], 0
+        horizon[renew] *= 2
+        done = last_step == step
+        if not bool(done.any()):
             continue
-        period = _periods(history)
-        cycling = period > 0
-        if not bool(cycling.any()):
-            continue
-        # the iterate at attack.steps lies (attack.steps - step) mod k steps further along the cycle
-        ahead = (attack.steps - step) % period[cycling]
-        back = torch.where(ahead == 0, 0, period[cycling] - ahead)
-        picked = torch.arange(int(cycling.sum()), device=s.device)
-        last_a[active[cycling]] = torch.stack([h[0][cycling] for h in history])[-1 - back, picked]
-        last_s[active[cycling]] = torch.stack([h[1][cycling] for h in history])[-1 - back, picked]
-        stay = ~cycling
-        active = active[stay]
-        if len(active) == 0:
-            return last_a, last_s, best_a, best_s
-        history = [(ha[stay], hs[stay]) for ha, hs in history]
-        a, s = history[-1]
+        last_a[active[done]], last_s[active[done]] = a[done], s[done]
+        stay = ~done
+        if not bool(stay.any()):
+            break
+        active, a, s = active[stay], a[stay], s[stay]
+        saved_a, saved_s, since, horizon, last_step = (
+            saved_a[stay], saved_s[stay], since[stay], horizon[stay], last_step[stay])
         model = bind(active)
-    last_a[active], last_s[active] = a, s
     return last_a, last_s, best_a, best_s
 
 
