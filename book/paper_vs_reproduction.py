@@ -42,7 +42,7 @@ display(Markdown(f"**{len(rows)} claims: {counts[claims.PASS]} pass, {counts[cla
 # The estimators, by the names the table uses:
 
 # %%
-display(Markdown("\n".join(f"- *{name}*: {what}" for name, what in claims.ESTIMATORS.items())))
+display(Markdown("\n".join(f"- *{name}*: {what}" for name, what in claims.estimators(claims.Stored(store)).items())))
 
 # %%
 display(Markdown(claims.markdown(rows)))

@@ -108,3 +108,21 @@ def test_a_cpu_without_bf16_units_multiplies_the_bf16_values_in_float32(monkeypa
     assert torch.equal(precision.bf16_product(linear, x, w), linear(x, w))
     floats = x.float(), w.float()  # other dtypes: multiplied as given
     assert precision.bf16_product(linear, *floats).dtype == torch.float32
+
+
+def test_the_paper_runs_are_read_with_exact_steering_where_stored_else_merged():
+    """The paper profile steers exactly; its runs stored only with the first store's merged
+    steering are read as they are, and once stored with exact steering those are read."""
+    paper = synthetic.SyntheticConfig(product_dtype="bfloat16")
+    profiles = {"paper": paper, "ci": dataclasses.replace(paper, width=10)}
+    alternatives = synthetic.STORED_ALTERNATIVES
+    merged_only = lambda config: config.steering == synthetic.MERGED
+    profile, config = common.resolve_profile(profiles, "auto", merged_only, {}, ("product_dtype",), alternatives)
+    assert (profile, config.steering, config.product_dtype) == ("paper", synthetic.MERGED, "bfloat16")
+    both = lambda config: True
+    profile, config = common.resolve_profile(profiles, "auto", both, {}, ("product_dtype",), alternatives)
+    assert (profile, config.steering) == ("paper", "exact")
+    # asked for exact steering explicitly: the merged runs are not what was asked for
+    profile, config = common.resolve_profile(profiles, "auto", merged_only, {"steering": "exact"}, ("product_dtype",),
+                                             alternatives)
+    assert (profile, config.width) == ("ci", 10)

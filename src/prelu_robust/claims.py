@@ -23,18 +23,17 @@ from . import paper
 from .experiments import mnist, synthetic
 from .experiments.common import all_stored
 from .neurons import covered_centres
-from .reporting import markdown_table
+from .reporting import markdown_table, steering_description
 from .store import ResultsStore
 
-__all__ = ["ESTIMATORS", "Claim", "Stored", "Verdict", "CLAIMS", "check", "check_all", "markdown", "PASS", "FAIL", "NOT_RUN"]
+__all__ = ["ESTIMATORS", "estimators", "Claim", "Stored", "Verdict", "CLAIMS", "check", "check_all", "markdown", "PASS", "FAIL", "NOT_RUN"]
 
 PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
 
 #: The estimators the table names, each with what it is (the page's legend).
 ESTIMATORS = {
     "PGD as written": "the authors' attack (`attacks.as_written`): the gradient of the batch-mean exp loss over the "
-                      "20,000 attacked points, normalised per point with a +1e-7 guard; steps steered by the "
-                      "engine's merged surrogate, verdicts of the full net",
+                      "20,000 attacked points, normalised per point with a +1e-7 guard; verdicts of the full net",
     "strong PGD with lines": "`attacks.strong`: exact PGD from the clean point, from the straight line toward an "
                              "opposite-class centre and from a random point; any misclassified iterate counts",
     "per-point ascent": "Algorithm 1, each point ascending its own |c f - F| (no 1/n under the guard), the maximum "
@@ -84,6 +83,14 @@ class Stored:
     @cached_property
     def mnist(self):
         return self._load(mnist.KIND, mnist.resolve_profile("paper", self.store, n_class=paper.MNIST_CLASSES)[1].runs())
+
+
+def estimators(stored: Stored) -> dict[str, str]:
+    """:data:`ESTIMATORS`, the synthetic attacks' and Algorithm 1's with the steering of
+    the stored runs they read."""
+    steering = steering_description(stored.synthetic_config)
+    return {name: f"{what}; {steering}" if name in (WRITTEN_PGD, LINES_PGD, PER_POINT, WRITTEN) else what
+            for name, what in ESTIMATORS.items()}
 
 
 Measure = Callable[[Stored], np.ndarray | None]

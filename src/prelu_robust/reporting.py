@@ -125,10 +125,10 @@ MERGED_P1_WARNING = (
     "\n\n**The p=1 curves are steered by the merged surrogate**, not by the net's gradient: on the "
     "paper-scale p=1 nets it breaks fewer points just past 1/sqrt(K) than the exact steering, beyond the "
     "tolerance of the validation (`benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1*.md`). Re-run with "
-    "`-p steering exact` for the net's own attack (for p=1 at the paper's size, CPU-hours per model).")
+    "`-p steering exact` for the net's own attack.")
 
 
-def _steering(c: SyntheticConfig) -> str:
+def steering_description(c: SyntheticConfig) -> str:
     """Which neurons steer the attacks and Algorithm 1 (engine.STEERINGS)."""
     if c.steering == synthetic.MERGED:
         return (f"steps steered by the neurons above {c.surrogate_tol:g} of the largest contribution, merged by "
@@ -151,7 +151,7 @@ def profile_banner(r: SyntheticResults) -> str:
         f"{len(c.alphas)} alphas x {c.repeats} repeats x p in {list(c.powers)}; "
         f"attack: {c.attack_steps} steps of {c.attack_step_size:g} on {c.attack_points} test points, "
         f"strong attack {c.strong_restarts} restarts; Algorithm 1: {c.dist_batches} x {c.dist_batch_size} points, "
-        f"{c.dist_steps} steps of {c.dist_step_size:g}; {_steering(c)}.\n\n"
+        f"{c.dist_steps} steps of {c.dist_step_size:g}; {steering_description(c)}.\n\n"
         f"Compute: {_duration(r.cost.wall_s)} wall, {_duration(r.cost.cpu_s)} CPU over {r.cost.total} runs "
         f"({_computed_and_loaded(r.cost)})"
         + (f"; computed at git {r.cost.provenance.get('git_revision')} on {r.cost.provenance.get('date')}."

@@ -75,7 +75,8 @@ def build_config(profiles: Mapping[str, C], profile: str, overrides: Mapping[str
 
 
 def resolve_profile(profiles: Mapping[str, C], profile: str, is_complete: Callable[[C], bool],
-                    overrides: Mapping[str, Any], precision_fields: Sequence[str] = ()) -> tuple[str, C]:
+                    overrides: Mapping[str, Any], precision_fields: Sequence[str] = (),
+                    stored_alternatives: Mapping[str, Sequence[Any]] | None = None) -> tuple[str, C]:
     """The profile and its config; ``auto`` picks ``paper`` when ``is_complete`` says
     that all its runs are stored, else ``ci``.
 
@@ -83,9 +84,11 @@ def resolve_profile(profiles: Mapping[str, C], profile: str, is_complete: Callab
     machine's (:mod:`prelu_robust.precision`), except where the ``paper`` runs are stored
     complete at another precision: those are read, so that a reader on any CPU renders the
     committed (bf16) store; recomputing them (``force``) on this machine keeps that precision.
+    Likewise a field of ``stored_alternatives`` not set by ``overrides`` takes one of its
+    listed values where the paper runs are stored complete with it and not with the profile's.
     """
     if profile in ("auto", "paper"):
-        paper = stored_paper_config(profiles, is_complete, overrides, precision_fields)
+        paper = stored_paper_config(profiles, is_complete, overrides, precision_fields, stored_alternatives)
         if paper is not None:
             return "paper", paper
         if profile == "auto":
@@ -94,16 +97,21 @@ def resolve_profile(profiles: Mapping[str, C], profile: str, is_complete: Callab
 
 
 def stored_paper_config(profiles: Mapping[str, C], is_complete: Callable[[C], bool], overrides: Mapping[str, Any],
-                        precision_fields: Sequence[str] = ()) -> C | None:
-    """The ``paper`` config with ``overrides`` whose runs are all stored: at this machine's
-    precision if so, else at the first other precision of the free ``precision_fields`` that
-    is; None when none is complete."""
+                        precision_fields: Sequence[str] = (),
+                        stored_alternatives: Mapping[str, Sequence[Any]] | None = None) -> C | None:
+    """The ``paper`` config with ``overrides`` whose runs are all stored: with this machine's
+    precision and the profile's settings if so, else with the first other choice of the free
+    ``precision_fields`` (any product precision) and ``stored_alternatives`` fields (their
+    listed values) that is; None when none is complete."""
     machine = build_config(profiles, "paper", overrides)
     if is_complete(machine):
         return machine
-    free = [name for name in precision_fields if overrides.get(name) in (None, AUTO)]
-    for choice in itertools.product(PRODUCT_DTYPES, repeat=len(free)):
-        candidate = build_config(profiles, "paper", {**overrides, **dict(zip(free, choice))})
+    choices = {name: PRODUCT_DTYPES for name in precision_fields if overrides.get(name) in (None, AUTO)}
+    for name, values in (stored_alternatives or {}).items():
+        if overrides.get(name) is None:
+            choices[name] = (getattr(machine, name), *values)
+    for choice in itertools.product(*choices.values()):
+        candidate = build_config(profiles, "paper", {**overrides, **dict(zip(choices, choice))})
         if candidate != machine and is_complete(candidate):
             return candidate
     return None

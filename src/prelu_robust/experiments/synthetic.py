@@ -156,12 +156,13 @@ class SyntheticRun(PowerRun):
         return settings
 
 
-#: The steering of the committed paper store (results/paper), computed before the exact
-#: steering existed; a recompute with steering "exact" replaces it.
+#: The steering of the paper store's first entries, computed before the exact steering
+#: existed: a page reads them where the paper's runs are not stored with exact steering.
 MERGED = "merged"
+STORED_ALTERNATIVES = {"steering": (MERGED,)}
 
 PROFILES: dict[str, SyntheticConfig] = {
-    "paper": SyntheticConfig(steering=MERGED),
+    "paper": SyntheticConfig(),
     # ci: a gradient-flow time (epochs x batches x lr = 4000) long enough for larger D, K or
     # smaller alphas to leave the alignment phase; the loss-adaptive schedule covers whatever
     # is left after the net fits in a few epochs, so a net costs about its alignment phase
@@ -489,4 +490,4 @@ def stored_costs(config: SyntheticConfig, store: ResultsStore | None = None) -> 
 def resolve_profile(profile: str, store: ResultsStore | None = None, **overrides: Any) -> tuple[str, SyntheticConfig]:
     """``auto`` picks ``paper`` when all its runs are stored, else ``ci``."""
     return _resolve(PROFILES, profile, lambda paper: is_complete(paper, store or default_store("paper")), overrides,
-                    PRECISION_FIELDS)
+                    PRECISION_FIELDS, STORED_ALTERNATIVES)
