@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from prelu_robust.neurons import contributions as neuron_contributions
+from prelu_robust import metrics
 from prelu_robust.spaces import score_and_grad
 from prelu_robust.metrics import (
     cosine_matrix,
@@ -62,3 +63,43 @@ def test_stable_rank_by_lanczos_is_the_full_svds(n, h):
     assert stable_rank(H) == pytest.approx(exact, rel=max(n, h) * torch.finfo(torch.float32).eps)
     assert stable_rank(torch.outer(H[:, 0], H[0])) == pytest.approx(1.0, rel=max(n, h) * torch.finfo(torch.float32).eps)
     assert stable_rank(torch.zeros(n, h)) == 0.0
+
+
+def _rowwise_oracle(W: torch.Tensor, v: torch.Tensor, calls: list[int]):
+    """f(x) = sum_j v_j relu(<x, w_j>) and its gradient, summed along each row (no BLAS): a
+    row's values do not depend on the other rows evaluated with it."""
+
+    def oracle(x):
+        calls.append(len(x))
+        pre = (x[:, None, :] * W[None]).sum(-1)
+        return (pre.clamp_min(0) * v).sum(-1), ((pre > 0) * v)[:, :, None].mul(W[None]).sum(1)
+
+    return oracle
+
+
+@pytest.mark.parametrize("written", [False, True])
+def test_algorithm_1_reads_cycling_points_off_their_cycle(monkeypatch, written):
+    """Points leave the ascent once their iterates cycle; the estimate is bitwise that of
+    ascending every point for every step."""
+    gen = torch.Generator().manual_seed(0)
+    f_w, F_w = torch.randn(12, 8, generator=gen), torch.randn(4, 8, generator=gen)
+    f_v, F_v = torch.randn(12, generator=gen), torch.randn(4, generator=gen)
+    data = torch.randn(50, 8, generator=gen)
+
+    def estimate():
+        calls: list[int] = []
+        est = distance_to_ideal(_rowwise_oracle(f_w, f_v, calls), _rowwise_oracle(F_w, F_v, calls), data,
+                                n_batches=2, batch_size=100, steps=400, step_size=0.2, written=written)
+        return est, sum(calls)
+
+    cycling, cycling_rows = estimate()
+
+    class NeverFound(metrics.Cycles):
+        def saw(self, step, a, s):
+            self.last_step.fill_(self.steps)
+            return self.last_step == step
+
+    monkeypatch.setattr(metrics, "Cycles", NeverFound)
+    every, every_rows = estimate()
+    assert cycling_rows < every_rows
+    assert (cycling.sup, cycling.scale, cycling.per_batch) == (every.sup, every.scale, every.per_batch)

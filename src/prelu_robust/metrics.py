@@ -10,6 +10,7 @@ import torch
 from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
 
 from .attacks.pgd import written_share
+from .cycles import Cycles
 from .models import PReLUNet, matmul_in
 from .spaces import FullSpace, ScoreGrad, row_blocks, scaled_difference
 from .validation import require
@@ -79,18 +80,32 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
         return space.anchor(torch.zeros(1, dim, dtype=x.dtype, device=x.device)).expand(n, -1)
 
     def ascend(a: Tensor, s: Tensor, u: Tensor | None) -> tuple[Tensor, ...]:
-        """One block of points: last iterate, largest gap found and the iterate that found it."""
-        gap_of = gap_space.bind(at_origin(gap_space, len(a)), u)
-        best = torch.full((len(a),), -1.0, dtype=torch.float64, device=a.device)
+        """One block of points: last iterate, largest gap found (at the last iterate when
+        ``written``) and the iterate that found it. A point whose iterates cycle
+        (:class:`~prelu_robust.cycles.Cycles`) has had every gap of its cycle found: it
+        ascends on to the iterate of the last step and leaves."""
+        n = len(a)
+        best = torch.full((n,), -1.0, dtype=torch.float64, device=a.device)
         best_a, best_s = a.clone(), s.clone()
+        last_a, last_s, last_gap = a.clone(), s.clone(), best.clone()
+        active, cycles = torch.arange(n, device=a.device), Cycles(a, s, steps)
+        gap_of = gap_space.bind(at_origin(gap_space, n), u)
         for step in range(steps + 1):
             gap, ascent = gap_of(a, s)  # ascent grows |gap| along gap's sign
             gap_size = gap.abs().double()
-            better = gap_size > best
-            best = torch.where(better, gap_size, best)
-            best_a, best_s = torch.where(better[:, None], a, best_a), torch.where(better, s, best_s)
-            if step == steps:
-                break
+            better = gap_size > best[active]
+            rows = active[better]
+            best[rows], best_a[rows], best_s[rows] = gap_size[better], a[better], s[better]
+            done = cycles.last_step == step
+            if bool(done.any()):
+                rows = active[done]
+                last_a[rows], last_s[rows], last_gap[rows] = a[done], s[done], gap_size[done]
+                stay = ~done
+                if not bool(stay.any()):
+                    break
+                active, a, s, gap, ascent = active[stay], a[stay], s[stay], gap[stay], ascent[stay]
+                cycles.keep(stay)
+                gap_of = gap_space.bind(at_origin(gap_space, len(active)), None if u is None else u[active])
             # a zero ascent does not move the point
             ascent_norm = torch.linalg.vector_norm(ascent, dim=1)
             scale = gap.sign() * step_size / ascent_norm.clamp_min(1e-30)
@@ -100,9 +115,10 @@ def distance_to_ideal(net: ScoreGrad, ideal: ScoreGrad, x_data: Tensor, *, n_bat
             a = torch.addcmul(a, ascent, scale[:, None])
             radius = (torch.linalg.vector_norm(a, dim=1).square() + s.square()).sqrt()
             a, s = a.div_(radius[:, None]), s / radius
+            cycles.saw(step + 1, a, s)
         if written:  # the last iterates only
-            best, best_a, best_s = gap_size, a, s
-        return a, s, best, best_a, best_s
+            best, best_a, best_s = last_gap, last_a, last_s
+        return last_a, last_s, best, best_a, best_s
 
     # every point ascends on its own: blocks of rows that stay in cache change no result
     blocks = row_blocks(len(x), gap_space.dim)

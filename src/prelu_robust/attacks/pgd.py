@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..cycles import Cycles
 from ..models import PReLUNet
 from ..spaces import FullSpace, row_blocks, score_and_grad
 from ..validation import require
@@ -152,28 +153,17 @@ def _pgd(bind: Callable[[Tensor], Callable], a: Tensor, s: Tensor, y: Tensor, ep
     ``bind(rows)`` of the points ``rows`` (indices); the last iterate and (``keep_best``)
     the iterate of smallest margin.
 
-    A step maps each point's iterate to its next by a fixed computation, so a point whose
-    iterate equals the one k steps before cycles with period k from then on. Each point
-    looks for its cycle as in Brent's algorithm: it compares every iterate with a saved
-    one, saved anew (unless they match) after 1, 2, 4, ... steps, which finds any period
-    within a few periods of the cycle's start. Once found, every iterate of the cycle has
-    been judged already, and the point takes the ``(steps - step) mod k`` steps (fewer
-    than k) that bring it to the iterate of the last step, then leaves the block. Until
-    a point leaves, the others' iterates are bitwise those of running every step; after,
-    the smaller block may round differently (as another CPU would), each point still
-    stepping on its own."""
+    A point whose iterates cycle (:class:`~prelu_robust.cycles.Cycles`) has had every
+    iterate of its cycle judged: it steps on to the iterate of the last step and leaves
+    the block. Until a point leaves, the others' iterates are bitwise those of running
+    every step; after, the smaller block may round differently (as another CPU would),
+    each point still stepping on its own."""
     n = len(s)
     best_margin = torch.full_like(s, float("inf"))
     best_a, best_s = a.clone(), s.clone()
     last_a, last_s = a.clone(), s.clone()
     active = torch.arange(n, device=s.device)
-    model = bind(active)
-    # per point: the saved iterate, the steps since it was saved, when it is saved anew,
-    # and the step whose iterate is the last one (attack.steps until a cycle is found)
-    saved_a, saved_s = a.clone(), s.clone()
-    since = torch.zeros(n, dtype=torch.long, device=s.device)
-    horizon = torch.ones(n, dtype=torch.long, device=s.device)
-    last_step = torch.full((n,), attack.steps, dtype=torch.long, device=s.device)
+    model, cycles = bind(active), Cycles(a, s, attack.steps)
     for step in range(1, attack.steps + 1):
         f, grad = model(a, s)
         if keep_best:
@@ -182,14 +172,7 @@ def _pgd(bind: Callable[[Tensor], Callable], a: Tensor, s: Tensor, y: Tensor, ep
             rows = active[better]
             best_margin[rows], best_a[rows], best_s[rows] = margin[better], a[better], s[better]
         a, s = _descend(a, s, f, grad, y[active], eps, attack)
-        since += 1
-        repeat = (a == saved_a).all(dim=1) & (s == saved_s)
-        found = repeat & (last_step == attack.steps)
-        last_step[found] = step + (attack.steps - step) % since[found]
-        renew = (since == horizon) & ~repeat
-        saved_a[renew], saved_s[renew], since[renew] = a[renew], s[renew], 0
-        horizon[renew] *= 2
-        done = last_step == step
+        done = cycles.saw(step, a, s)
         if not bool(done.any()):
             continue
         last_a[active[done]], last_s[active[done]] = a[done], s[done]
@@ -197,8 +180,7 @@ def _pgd(bind: Callable[[Tensor], Callable], a: Tensor, s: Tensor, y: Tensor, ep
         if not bool(stay.any()):
             break
         active, a, s = active[stay], a[stay], s[stay]
-        saved_a, saved_s, since, horizon, last_step = (
-            saved_a[stay], saved_s[stay], since[stay], horizon[stay], last_step[stay])
+        cycles.keep(stay)
         model = bind(active)
     return last_a, last_s, best_a, best_s
 
