@@ -30,6 +30,7 @@ results = None  # the store's folder; None: the committed store of the paper pro
 from IPython.display import Markdown, display
 
 from prelu_robust import claims
+from prelu_robust.reporting import steering_note
 from prelu_robust.store import ResultsStore, committed_store
 
 store = committed_store() if results is None else ResultsStore(results)
@@ -68,25 +69,18 @@ display(Markdown(claims.markdown(rows)))
 #   F^(3) changes sign: `attacks.strong` starts there and breaks the points (the row
 #   "the largest accuracy over radii >= sqrt(2)/2"). Likewise p=1 nets break just past
 #   1/sqrt(K) under the strong attack.
-# - *The stored p=1 curves are steered by the merged surrogate, which fails its
-#   validation.* The committed store was computed with `steering="merged"`: the neurons
-#   above 1e-3 of the largest contribution merged by direction (for p=1: two units).
-#   Steered by every neuron above 1e-3 unmerged, the attacks as written and exact break
-#   more points at eps = 0.321, just past 1/sqrt(K), on every model measured, and that
-#   steering matches the full computation (every neuron above 1e-6) within the
-#   validation's tolerance; merging more tightly or keeping fewer neurons does not
-#   (`RESULTS_ATTACK_FIDELITY_P1*.md`). So the table's p=1 rows at that radius overstate
-#   what the authors' attack finds on our nets. On the reference algorithm's own p=1 net
-#   (80,200 plain SGD steps, `RESULTS_ATTACK_FIDELITY_P1_REFERENCE.md`) the same holds:
-#   steered by its own gradient, the attack as written leaves fewer points than the paper
-#   reports there, and steered by the merged surrogate more; so the paper's value at that
-#   radius is not reproduced by the net's own attack on either schedule's nets (measured
-#   on 2,000 of the 20,000 test points). The library's default steering is now
-#   `"exact"`; the paper profile keeps `"merged"` until its store is recomputed with
-#   `-p steering exact`, for p=1 at the paper's size CPU-hours per model. The strong
-#   attack breaks every point at that radius whatever steers it. For p=3 the steerings
-#   agree within the tolerance.
+# - *p=1 at eps = 0.321 on the reference algorithm's net.* On its own p=1 net (80,200
+#   plain SGD steps, `RESULTS_ATTACK_FIDELITY_P1_REFERENCE.md`), steered by its own
+#   gradient, the attack as written also leaves fewer points than the paper reports, and
+#   steered by the merged surrogate more: the paper's value at that radius is not
+#   reproduced by the net's own attack on either schedule's nets (measured on 2,000 of
+#   the 20,000 test points). The strong attack breaks every point at that radius
+#   whatever steers it; for p=3 the steerings agree within the validation's tolerance.
 #
+# %% tags=["remove-input"]
+display(Markdown("- " + steering_note(claims.Stored(store).synthetic_config)))
+
+# %% [markdown]
 # **Algorithm 1.** The paper's ~1e-5 for dist(f_3, F^(3)) is what its ascent as written
 # returns: the same guard damps the steps, so the result is essentially the largest
 # |c f - F| over the random starting points. `metrics.distance_to_ideal(written=True)`

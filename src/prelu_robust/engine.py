@@ -14,8 +14,8 @@ directions, e.g. the cluster centres). Two steerings (:data:`STEERINGS`):
   to ``surrogate_tol``: a surrogate, tens of times cheaper for p = 1 (hundreds of neurons
   merge into two), but not the net's gradient. On the paper-scale p = 1 nets it steers PGD
   to other outcomes just past the breaking radius
-  (``benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1*.md``); the committed paper store still
-  holds its curves.
+  (``benchmarks/reports/RESULTS_ATTACK_FIDELITY_P1*.md``); the paper store's first entries
+  hold its curves.
 
 Verdicts have the full net's exact sign (:class:`~prelu_robust.spaces.SignExactSpan`:
 the neurons above ``prune_tol`` of the largest contribution, and all of them where
