@@ -120,7 +120,10 @@ def main() -> None:
     with torch.no_grad():  # computed alike for both models: comparisons at matched loss
         final_loss = float(torch.exp(-y_train * net(x_train)).mean())
     train_cpu = time.process_time() - start
-    stored = committed_store("paper").load(synthetic.KIND, run.settings()) if args.model == "engine" else None
+    # the stored run of these training settings, whichever steering the store holds (training is the same)
+    stored_config = synthetic.resolve_profile("paper", committed_store("paper"), product_dtype=args.product_dtype)[1]
+    stored_run = synthetic.SyntheticRun(stored_config, args.p, 0, args.repeat)
+    stored = committed_store("paper").load(synthetic.KIND, stored_run.settings()) if args.model == "engine" else None
     same_net = "no stored entry for this run" if stored is None else (
         "its training log equals the stored entry's" if np.array_equal(stored["log_loss"], np.asarray(trained.log.log_loss))
         else "its training log differs from the stored entry's: another net than the stored one")
