@@ -136,7 +136,8 @@ def steering_note(c: SyntheticConfig) -> str:
                 "store's K = 10 runs were computed with `steering=\"merged\"`: the neurons above "
                 f"{c.surrogate_tol:g} of the largest contribution merged by direction (for p=1: two units). Steered "
                 "by the net's own gradient, the attacks as written and exact break more points at eps = 0.321, just "
-                "past 1/sqrt(K), on every model measured; merging more tightly or keeping fewer neurons does not "
+                "past 1/sqrt(K), on each of the five attacked models at all 20,000 points "
+                "(`RESULTS_STEERING_VALIDATION_K10.md`); merging more tightly or keeping fewer neurons does not "
                 "match the full computation, and the exact steering does (`RESULTS_ATTACK_FIDELITY_P1*.md`). So the "
                 "table's p=1 rows at that radius overstate what the authors' attack finds on our nets; "
                 "`prelu-robust compute synthetic --profile paper -p steering exact` computes the exact runs, which "
@@ -145,8 +146,8 @@ def steering_note(c: SyntheticConfig) -> str:
             f"above {c.prune_tol or 0:g} of the largest contribution, at p=1 summed by direction groups wherever "
             "their signs are proven (`spaces.GroupedSpan`), which matches the full computation "
             "(`RESULTS_ATTACK_FIDELITY_P1_EXACT.md`). The first store's merged surrogate (for p=1: two units) "
-            "broke fewer points at eps = 0.321, just past 1/sqrt(K), on every model measured "
-            "(`RESULTS_ATTACK_FIDELITY_P1.md`): its p=1 rows there overstated what the authors' attack finds.")
+            "broke fewer points at eps = 0.321, just past 1/sqrt(K), on each of the five attacked models "
+            "(`RESULTS_STEERING_VALIDATION_K10.md`): its p=1 rows there overstated what the authors' attack finds.")
 
 
 def steering_description(c: SyntheticConfig) -> str:
